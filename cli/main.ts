@@ -1,0 +1,58 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * mpp entry point: builds the commander program from one module per subcommand and maps every
+ * MppError to `mpp: message` + `hint: …` with exit status 1 (bad input) or 2 (bad usage).
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import { isMppError } from "../lib/errors.ts";
+import { VERSION } from "../lib/version.ts";
+
+export type Program = Command<[], Record<string, never>>;
+
+/** Each subcommand module exports `register(program)`; list them here. */
+const modules: Array<() => Promise<{ register(program: Program): void }>> = [
+  () => import("./analyze.ts"),
+];
+
+function printError(e: unknown, debug: boolean): number {
+  if (isMppError(e)) {
+    console.error(`mpp: ${e.message}`);
+    if (e.hint) console.error(`hint: ${e.hint}`);
+    if (debug && e.stack) console.error(e.stack);
+    return e.exitCode;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  console.error(`mpp: internal error: ${msg.split("\n")[0]}`);
+  console.error("hint: run again with --debug for details and report it");
+  if (debug && e instanceof Error && e.stack) console.error(e.stack);
+  return 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  const program: Program = new Command()
+    .name("mpp")
+    .description("Modular Packet Processor: capture, analyze, route multicast and serve, in one tool")
+    .version(VERSION, "-V, --version")
+    .option("--debug", "print stack traces for errors")
+    .showHelpAfterError("(run 'mpp help' or 'mpp <command> --help' for usage)")
+    .exitOverride() as unknown as Program;
+  for (const load of modules) (await load()).register(program);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof Deno.exitCode === "number" ? Deno.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed its message; help and version are not errors.
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") {
+        return 0;
+      }
+      return 2;
+    }
+    return printError(e, debug);
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
