@@ -44,7 +44,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       // commander already printed its message; help and version are not errors.
-      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") {
+      if (
+        e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help"
+      ) {
         return 0;
       }
       return 2;

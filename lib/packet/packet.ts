@@ -166,7 +166,9 @@ export class Packet {
 
   /** The payload bytes as a view (allocates a view object: use payloadOff/payloadLen on hot paths). */
   payload(): Uint8Array {
-    return this.payloadOff < 0 ? this.data.subarray(0, 0) : this.data.subarray(this.payloadOff, this.payloadOff + this.payloadLen);
+    return this.payloadOff < 0
+      ? this.data.subarray(0, 0)
+      : this.data.subarray(this.payloadOff, this.payloadOff + this.payloadLen);
   }
 }
 

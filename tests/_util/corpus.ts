@@ -5,10 +5,11 @@
  */
 import { z } from "zod";
 import { existsSync, readFileSync } from "node:fs";
-import { fromFileUrl, join } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const CORPUS_DIR = Deno.env.get("MPP_CORPUS") ??
-  join(fromFileUrl(new URL("../../", import.meta.url)), "..", "shared", "testdata", "pcaps");
+  join(fileURLToPath(new URL("../../", import.meta.url)), "..", "shared", "testdata", "pcaps");
 
 const ExpectedFile = z.object({
   size: z.number(),
