@@ -29,6 +29,10 @@ export const Layer = {
   ESP: 23,
   ETHERTYPE_OTHER: 24,
   FCS: 25,
+  /** An 802.1ad (0x88a8) service tag; tshark names it ieee8021ad, a 0x8100 tag stays VLAN. */
+  QINQ: 26,
+  /** Pseudo-layer for payload no decoder claimed (tshark's "data"), e.g. non-final IP fragments. */
+  DATA: 27,
   /** Application layers are numbered from here on by the decoder registry. */
   APP_BASE: 64,
 } as const;
@@ -62,6 +66,8 @@ export const LAYER_NAMES: Record<number, string> = {
   [Layer.ESP]: "esp",
   [Layer.ETHERTYPE_OTHER]: "data",
   [Layer.FCS]: "fcs",
+  [Layer.QINQ]: "ieee8021ad",
+  [Layer.DATA]: "data",
 };
 
 /** LINKTYPE_* values mpp decodes (https://www.tcpdump.org/linktypes.html). */
