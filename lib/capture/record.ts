@@ -25,6 +25,8 @@ export class CaptureRecord {
   fcsLen = 0;
   /** opt_comment of a pcapng packet block, when present (rare path: allocated only then). */
   comment: string | undefined = undefined;
+  /** 0-based pcapng section the frame belongs to (interface ids restart in every section); 0 for pcap. */
+  section = 0;
 }
 
 /** What every reader calls for each frame; synchronous so the hot loop stays monomorphic. */
@@ -42,6 +44,8 @@ export interface CaptureInterface {
   /** if_tsoffset in seconds. */
   tsOffsetSec: number;
   fcsLen: number;
+  /** 0-based pcapng section that declared the interface (ids restart per section); 0 for pcap. */
+  section?: number;
 }
 
 /** A problem found in the input that did not stop the whole read (or the one that did). */

@@ -1,0 +1,183 @@
+/**
+ * Reading a capture from a file or stdin into a CaptureParser: large reads straight into the
+ * parser's buffer for plain files, the built-in DecompressionStream for gzip (detected by its magic
+ * bytes), Deno.stdin.readable for "-". Memory stays constant whatever the input size.
+ */
+import { MppError } from "../errors.ts";
+import type { CaptureFileInfo, CaptureIssue, RecordSink } from "./record.ts";
+import { CaptureParser, DEFAULT_CHUNK_SIZE } from "./parser.ts";
+
+export interface ReadOptions {
+  maxCaplen?: number;
+  /** Called after every chunk with the source bytes read so far and the source size when known. */
+  onProgress?: (bytesRead: number, totalBytes: number | undefined) => void;
+  /** Bytes per read; default 4 MiB. */
+  chunkSize?: number;
+}
+
+export interface ReadResult {
+  info: CaptureFileInfo;
+  issues: CaptureIssue[];
+  records: number;
+  /** Bytes read from the source (compressed bytes for gzip input). */
+  bytesRead: number;
+  compressed: boolean;
+}
+
+/** Reads a pcap or pcapng file (or "-" for stdin), optionally gzip-compressed, into `sink`. */
+export async function readCapture(path: string, sink: RecordSink, opts: ReadOptions = {}): Promise<ReadResult> {
+  const parser = new CaptureParser(sink, { maxCaplen: opts.maxCaplen, chunkSize: opts.chunkSize });
+  const progress = opts.onProgress;
+  let bytesRead = 0;
+  let compressed = false;
+  if (path === "-") {
+    const r = await readStream(Deno.stdin.readable, parser, progress, undefined);
+    bytesRead = r.bytesRead;
+    compressed = r.compressed;
+  } else {
+    const file = await openCapture(path);
+    try {
+      const total = (await file.stat()).size;
+      const first = parser.writable();
+      const n0 = await readSome(file, first, path);
+      if (n0 > 0 && first[0] === 0x1f && (n0 < 2 || first[1] === 0x8b)) {
+        // gzip: hand the bytes already read and the rest of the file to the decompressor.
+        const head = first.slice(0, n0);
+        const rest = file.readable;
+        const r = await readStream(prepend(head, rest), parser, progress, total);
+        bytesRead = r.bytesRead;
+        compressed = true;
+      } else {
+        bytesRead = n0;
+        parser.commit(n0);
+        progress?.(bytesRead, total);
+        while (n0 > 0 && !parser.stopped) {
+          const region = parser.writable();
+          const n = await readSome(file, region, path);
+          if (n === 0) break;
+          bytesRead += n;
+          parser.commit(n);
+          progress?.(bytesRead, total);
+        }
+      }
+    } finally {
+      try {
+        file.close();
+      } catch { /* already closed by file.readable */ }
+    }
+  }
+  parser.end();
+  const info = parser.info;
+  if (info === undefined) {
+    // end() throws when nothing could be read; an info-less parser here is a bug.
+    throw new MppError("internal", `no capture header read from ${path}`, "");
+  }
+  return { info, issues: parser.issues, records: parser.records, bytesRead, compressed };
+}
+
+async function openCapture(path: string): Promise<Deno.FsFile> {
+  let stat: Deno.FileInfo;
+  try {
+    stat = await Deno.stat(path);
+  } catch (e) {
+    throw fsError(e, path);
+  }
+  if (stat.isDirectory) {
+    throw new MppError("bad_input", `${path} is a directory, not a capture file`, "give the path of a .pcap or .pcapng file");
+  }
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (e) {
+    throw fsError(e, path);
+  }
+}
+
+function fsError(e: unknown, path: string): MppError {
+  if (e instanceof Deno.errors.NotFound) {
+    return new MppError("not_found", `${path}: no such file`, "check the path; use - to read from stdin", { cause: e });
+  }
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+    return new MppError("permission", `${path}: permission denied`, "make the file readable for this user", {
+      cause: e,
+    });
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new MppError("io", `${path}: cannot read: ${msg}`, "check that the file is readable", { cause: e });
+}
+
+async function readSome(file: Deno.FsFile, into: Uint8Array, path: string): Promise<number> {
+  try {
+    return (await file.read(into)) ?? 0;
+  } catch (e) {
+    throw fsError(e, path);
+  }
+}
+
+function prepend(head: Uint8Array, rest: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = rest.getReader();
+  let sentHead = false;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      if (!sentHead) {
+        sentHead = true;
+        ctl.enqueue(head);
+        return;
+      }
+      const { value, done } = await reader.read();
+      if (done) ctl.close();
+      else ctl.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/** Reads a byte stream into the parser, decompressing it when it starts with the gzip magic. */
+async function readStream(
+  stream: ReadableStream<Uint8Array>,
+  parser: CaptureParser,
+  progress: ReadOptions["onProgress"],
+  total: number | undefined,
+): Promise<{ bytesRead: number; compressed: boolean }> {
+  let bytesRead = 0;
+  const counted = stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        bytesRead += chunk.length;
+        ctl.enqueue(chunk);
+      },
+    }),
+  );
+  const reader = counted.getReader();
+  const first = await reader.read();
+  if (first.done) return { bytesRead: 0, compressed: false };
+  const head = first.value;
+  const compressed = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  let source: ReadableStreamDefaultReader<Uint8Array> = reader;
+  if (compressed) {
+    reader.releaseLock();
+    source = prepend(head, counted).pipeThrough(new DecompressionStream("gzip")).getReader();
+  } else {
+    parser.push(head);
+    progress?.(bytesRead, total);
+  }
+  try {
+    while (!parser.stopped) {
+      const { value, done } = await source.read();
+      if (done) break;
+      parser.push(value);
+      progress?.(bytesRead, total);
+    }
+  } catch (e) {
+    if (!compressed) throw new MppError("io", `read failed: ${(e as Error).message}`, "check the input", { cause: e });
+    // A damaged or cut gzip stream: keep what was decoded, say where it broke.
+    parser.fail(
+      parser.bytesConsumed,
+      `gzip stream damaged or cut short after ${parser.bytesConsumed} decompressed bytes (${(e as Error).message})`,
+    );
+  } finally {
+    await source.cancel().catch(() => {});
+  }
+  return { bytesRead, compressed };
+}
