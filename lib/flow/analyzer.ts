@@ -1,0 +1,235 @@
+import type { CaptureRecord } from "../capture/record.ts";
+import { Layer } from "../packet/layers.ts";
+import { Packet, TcpFlag } from "../packet/packet.ts";
+import { PacketDecoder } from "../packet/decoder.ts";
+import type { Carrier, Decoder } from "../../decoders/decoder.ts";
+import { type DecoderRegistry, defaultRegistry, FlowClassifier } from "../../decoders/registry.ts";
+import { Flow, TrafficType } from "./flow.ts";
+import { KeyBuilder } from "./key.ts";
+import { FlowIndex } from "./table.ts";
+import { TcpConn } from "./tcp_conn.ts";
+import { Clock, TimingStats } from "./timing.ts";
+import { ProtocolHierarchy } from "./phs.ts";
+import { macLabel, macNumber, PairTable } from "./pair_table.ts";
+import { IoStat } from "./io_stat.ts";
+import { formatIpv4, formatIpv6 } from "../packet/format.ts";
+
+export interface AnalyzerOptions {
+  registry?: DecoderRegistry;
+  /** `udp.port=5000:rtp` style rules. */
+  decodeAs?: string[];
+  /** io,stat interval in seconds (0 = off). */
+  ioInterval?: number;
+  /** Frame filter (e.g. a compiled BPF program); frames it rejects are not analysed at all. */
+  filter?: (data: Uint8Array, origLen: number, linkType: number) => boolean;
+}
+
+/**
+ * The offline pipeline after the reader: decode each frame into one reused Packet, find its flow,
+ * classify and decode the application layer, and update every statistic. `record` is the
+ * RecordSink given to the capture reader; it allocates only when a new flow, packet type or
+ * address pair appears.
+ */
+export class Analyzer {
+  readonly packet: Packet = new Packet();
+  readonly decoder: PacketDecoder = new PacketDecoder();
+  readonly registry: DecoderRegistry;
+  readonly clock: Clock = new Clock();
+  readonly index: FlowIndex = new FlowIndex();
+  readonly flows: Flow[] = [];
+  readonly phs: ProtocolHierarchy = new ProtocolHierarchy();
+  readonly ethPairs: PairTable = new PairTable(macLabel);
+  readonly outerPairs: PairTable;
+  readonly io: IoStat | null;
+  private readonly kb = new KeyBuilder();
+  private readonly filter: AnalyzerOptions["filter"];
+  private readonly appLayerOf = new Map<Decoder, number>();
+  private readonly outerV6 = new Map<string, number>();
+  private readonly outerV6Labels: string[] = [];
+
+  // Totals.
+  packets = 0;
+  bytes = 0;
+  filteredOut = 0;
+  truncated = 0;
+  malformed = 0;
+  /** Frames without usable endpoints (no IP and no MAC). */
+  unkeyed = 0;
+  firstSec = -1;
+  firstNsec = 0;
+  lastSec = 0;
+  lastNsec = 0;
+
+  constructor(opts: AnalyzerOptions = {}) {
+    this.registry = opts.registry ?? defaultRegistry();
+    for (const rule of opts.decodeAs ?? []) this.registry.decodeAs(rule);
+    this.io = opts.ioInterval && opts.ioInterval > 0 ? new IoStat(opts.ioInterval) : null;
+    this.filter = opts.filter;
+    this.outerPairs = new PairTable((n) =>
+      n < 0x100000000 ? formatIpv4(n) : this.outerV6Labels[n - 0x100000000]
+    );
+    let i = 0;
+    for (const d of this.registry.list()) {
+      const id = Layer.APP_BASE + i++;
+      this.appLayerOf.set(d, id);
+      this.phs.setAppName(id, d.phsName);
+    }
+  }
+
+  /** The RecordSink: bind once (`a.record.bind(a)` or use `sink`). */
+  readonly sink = (rec: CaptureRecord): void => this.record(rec);
+
+  record(rec: CaptureRecord): void {
+    if (this.filter !== undefined && !this.filter(rec.data, rec.origLen, rec.linkType)) {
+      this.filteredOut++;
+      return;
+    }
+    const p = this.packet;
+    this.decoder.decode(rec, p);
+    const t = this.clock.rel(p.tsSec, p.tsNsec);
+    this.packets++;
+    this.bytes += p.origLen;
+    if (this.firstSec < 0) {
+      this.firstSec = p.tsSec;
+      this.firstNsec = p.tsNsec;
+    }
+    if (p.tsSec > this.lastSec || (p.tsSec === this.lastSec && p.tsNsec > this.lastNsec)) {
+      this.lastSec = p.tsSec;
+      this.lastNsec = p.tsNsec;
+    }
+    if (p.truncated) this.truncated++;
+    if (p.malformed) this.malformed++;
+
+    let appLayer = 0;
+    const kb = this.kb;
+    if (kb.build(p)) {
+      let id = this.index.find(kb);
+      let flow: Flow;
+      if (id < 0) {
+        id = this.index.add(kb);
+        flow = this.newFlow(id, p);
+      } else flow = this.flows[id];
+      const fromA = kb.srcIsA;
+      const d = fromA ? flow.a : flow.b;
+      d.packets++;
+      d.bytes += p.origLen;
+      d.payloadBytes += p.payloadLen;
+      d.ipBytes += p.ipTotalLen;
+      if (d.firstSec < 0) {
+        d.firstSec = p.tsSec;
+        d.firstNsec = p.tsNsec;
+      }
+      d.lastSec = p.tsSec;
+      d.lastNsec = p.tsNsec;
+      flow.lastSec = p.tsSec;
+      flow.lastNsec = p.tsNsec;
+      flow.timing.add(t, p.origLen);
+      const fromOrig = fromA === flow.origIsA;
+      if (flow.tcp !== null && p.l4Off >= 0) {
+        flow.tcp.update(fromOrig, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
+      }
+      if (p.payloadLen > 0 && !p.isFragment) appLayer = this.application(flow, p, t);
+    } else this.unkeyed++;
+
+    this.phs.add(p, appLayer);
+    if (p.hasMac && p.srcMacOff >= 0 && p.dstMacOff >= 0) {
+      this.ethPairs.add(macNumber(p.data, p.srcMacOff), macNumber(p.data, p.dstMacOff), p.origLen, t);
+    }
+    if (p.tunnel !== 0 && p.outerIpVersion !== 0) this.addOuter(p, t);
+    if (this.io !== null) this.io.add(t, p.origLen);
+  }
+
+  private application(flow: Flow, p: Packet, t: number): number {
+    let dec = flow.decoder;
+    if (dec === null) {
+      const c = flow.classifier as FlowClassifier | null;
+      if (c === null) return 0;
+      c.offer(p);
+      if (!c.settled) return 0;
+      flow.classifier = null;
+      const r = c.result;
+      if (r === null) return 0;
+      dec = flow.decoder = r.decoder;
+      flow.decoderState = dec.createState();
+      flow.evidence = r.evidence;
+      flow.evidenceDetail = r.detail;
+      flow.confidence = r.confidence;
+      flow.encoding = new TimingStats();
+    }
+    const idx = dec.decode(p, flow.decoderState);
+    if (idx < 0) {
+      flow.malformed++;
+      return 0;
+    }
+    flow.encoding!.add(t, p.origLen);
+    flow.typeStats(idx).add(t, p.origLen);
+    return this.appLayerOf.get(dec) ?? 0;
+  }
+
+  private newFlow(id: number, p: Packet): Flow {
+    const f = new Flow(id);
+    this.flows.push(f);
+    f.firstSec = p.tsSec;
+    f.firstNsec = p.tsNsec;
+    f.firstFrame = this.packets;
+    f.firstSrcIsA = this.kb.srcIsA;
+    // The originator is the first sender, except that a SYN-ACK seen first was sent by the responder.
+    f.origIsA = this.kb.srcIsA;
+    let carrier: Carrier | null = null;
+    if (p.ipVersion !== 0 && !p.isFragment) {
+      if (p.ipProto === 6) {
+        carrier = "tcp";
+        f.tcp = new TcpConn();
+        if ((p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
+          f.origIsA = !f.origIsA;
+        }
+      } else if (p.ipProto === 17) carrier = "udp";
+    } else if (p.ipVersion === 0) {
+      carrier = "ether";
+      f.etherType = p.etherType;
+    }
+    if (carrier !== null) f.classifier = this.registry.classifier(carrier);
+    f.trafficType = trafficType(p);
+    return f;
+  }
+
+  private addOuter(p: Packet, t: number): void {
+    let s: number, d: number;
+    if (p.outerIpVersion === 4) {
+      s = p.outerSrc[0];
+      d = p.outerDst[0];
+    } else {
+      s = this.internV6(p.outerSrc);
+      d = this.internV6(p.outerDst);
+    }
+    this.outerPairs.add(s, d, p.origLen, t);
+  }
+
+  private internV6(w: Uint32Array): number {
+    const label = formatIpv6(w);
+    let n = this.outerV6.get(label);
+    if (n === undefined) {
+      n = 0x100000000 + this.outerV6Labels.length;
+      this.outerV6Labels.push(label);
+      this.outerV6.set(label, n);
+    }
+    return n;
+  }
+}
+
+function trafficType(p: Packet): number {
+  if (p.ipVersion === 4) {
+    const d = p.dst[0];
+    if (d === 0xffffffff) return TrafficType.BROADCAST;
+    if ((d >>> 28) === 0xe) return TrafficType.MULTICAST;
+  } else if (p.ipVersion === 6) {
+    if ((p.dst[0] >>> 24) === 0xff) return TrafficType.MULTICAST;
+    return TrafficType.UNICAST;
+  }
+  if (p.dstMacOff >= 0 && p.dstMacOff + 6 <= p.data.length) {
+    const b = p.data, o = p.dstMacOff;
+    if ((b[o] & b[o + 1] & b[o + 2] & b[o + 3] & b[o + 4] & b[o + 5]) === 0xff) return TrafficType.BROADCAST;
+    if ((b[o] & 1) === 1) return TrafficType.MULTICAST;
+  }
+  return TrafficType.UNICAST;
+}

@@ -1,0 +1,51 @@
+/**
+ * Frames and bytes per fixed time interval from the first packet, like `tshark -z io,stat,SECS`.
+ * Buckets live in typed arrays that double as the capture gets longer; the number of buckets is
+ * capped so a tiny interval over a long capture cannot exhaust memory.
+ */
+export class IoStat {
+  readonly interval: number;
+  private frames = new Float64Array(64);
+  private bytes = new Float64Array(64);
+  count = 0;
+  /** Packets that fell past the bucket cap. */
+  overflow = 0;
+  constructor(intervalSec: number, private readonly maxBuckets = 10_000_000) {
+    this.interval = intervalSec;
+  }
+
+  add(t: number, bytes: number): void {
+    const i = Math.floor(t / this.interval);
+    if (i < 0 || i >= this.maxBuckets) {
+      this.overflow++;
+      return;
+    }
+    if (i >= this.frames.length) this.grow(i + 1);
+    this.frames[i]++;
+    this.bytes[i] += bytes;
+    if (i + 1 > this.count) this.count = i + 1;
+  }
+
+  rows(): { start: number; end: number; frames: number; bytes: number }[] {
+    const out = [];
+    for (let i = 0; i < this.count; i++) {
+      out.push({
+        start: i * this.interval,
+        end: (i + 1) * this.interval,
+        frames: this.frames[i],
+        bytes: this.bytes[i],
+      });
+    }
+    return out;
+  }
+
+  private grow(n: number): void {
+    let cap = this.frames.length;
+    while (cap < n) cap *= 2;
+    const f = new Float64Array(cap), b = new Float64Array(cap);
+    f.set(this.frames);
+    b.set(this.bytes);
+    this.frames = f;
+    this.bytes = b;
+  }
+}

@@ -1,0 +1,84 @@
+import { KEY_WORDS, type KeyBuilder } from "./key.ts";
+
+/**
+ * Open-addressing hash table from canonical flow keys (numbers, never strings: string keys cap
+ * out near 1 Mpkt/s, see performance.md) to dense flow ids 0..n-1. Keys live in one growing
+ * Uint32Array; the slot array holds id+1 (0 = empty) and doubles at 50% load.
+ */
+export class FlowIndex {
+  private slots: Int32Array;
+  private mask: number;
+  private keys: Uint32Array;
+  private hashes: Uint32Array;
+  size = 0;
+
+  constructor(initialCapacity = 1 << 12) {
+    let cap = 16;
+    while (cap < initialCapacity * 2) cap <<= 1;
+    this.slots = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.keys = new Uint32Array(initialCapacity * KEY_WORDS);
+    this.hashes = new Uint32Array(initialCapacity);
+  }
+
+  /** The id of the key in `kb`, or -1. */
+  find(kb: KeyBuilder): number {
+    const w = kb.words, keys = this.keys, slots = this.slots, mask = this.mask;
+    let i = kb.hash & mask;
+    for (;;) {
+      const s = slots[i];
+      if (s === 0) return -1;
+      const id = s - 1;
+      if (this.hashes[id] === kb.hash) {
+        const o = id * KEY_WORDS;
+        let eq = true;
+        for (let j = 0; j < KEY_WORDS; j++) {
+          if (keys[o + j] !== w[j]) {
+            eq = false;
+            break;
+          }
+        }
+        if (eq) return id;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Adds the key in `kb` (which must not be present) and returns its new id. */
+  add(kb: KeyBuilder): number {
+    const id = this.size++;
+    if (id >= this.hashes.length) this.growStore();
+    this.keys.set(kb.words, id * KEY_WORDS);
+    this.hashes[id] = kb.hash;
+    if (this.size * 2 > this.slots.length) this.rehash();
+    else this.place(id, kb.hash);
+    return id;
+  }
+
+  /** The key words of flow `id` (a view; valid until the next add). */
+  key(id: number): Uint32Array {
+    return this.keys.subarray(id * KEY_WORDS, (id + 1) * KEY_WORDS);
+  }
+
+  private place(id: number, hash: number): void {
+    let i = hash & this.mask;
+    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
+    this.slots[i] = id + 1;
+  }
+
+  private growStore(): void {
+    const n = this.hashes.length * 2;
+    const keys = new Uint32Array(n * KEY_WORDS);
+    keys.set(this.keys);
+    this.keys = keys;
+    const hashes = new Uint32Array(n);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
+  }
+
+  private rehash(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    this.mask = this.slots.length - 1;
+    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[id]);
+  }
+}

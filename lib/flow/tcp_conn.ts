@@ -1,0 +1,135 @@
+import { TcpFlag } from "../packet/packet.ts";
+
+/**
+ * Zeek's view of a TCP connection: per-endpoint states, `conn_state` and `history` letters, so
+ * analysts read mpp's flows in the vocabulary they already know (conn.log). The rules follow
+ * scripts/base/protocols/conn/main.zeek (conn_state) and the TCP analyzer's endpoint states.
+ * Gap (g) and retransmission (t) letters need sequence tracking and come from lib/tcp.
+ */
+export const EndpointState = {
+  INACTIVE: 0,
+  SYN_SENT: 1,
+  SYN_ACK_SENT: 2,
+  PARTIAL: 3,
+  ESTABLISHED: 4,
+  CLOSED: 5,
+  RESET: 6,
+} as const;
+
+const S = EndpointState;
+
+// History letter bits per direction, recorded once (a, d, i, q) or on sequence change (s, h, f, r).
+const MAX_HISTORY = 64;
+const H_S = 1, H_H = 2, H_A = 4, H_D = 8, H_F = 16, H_R = 32, H_Q = 64, H_I = 128;
+
+export class TcpConn {
+  origState: number = S.INACTIVE;
+  respState: number = S.INACTIVE;
+  history = "";
+  /** Payload bytes per side (from segment lengths; lib/tcp refines this with sequence numbers). */
+  origPayload = 0;
+  respPayload = 0;
+  private seen = [0, 0];
+  private lastSeq = [[-1, -1, -1, -1], [-1, -1, -1, -1]]; // s h f r
+  private zeroWin = [0, 0];
+
+  /** Feeds one segment; `fromOrig` tells the direction. */
+  update(fromOrig: boolean, flags: number, seq: number, window: number, payloadLen: number): void {
+    const dir = fromOrig ? 0 : 1;
+    const syn = (flags & TcpFlag.SYN) !== 0, ack = (flags & TcpFlag.ACK) !== 0;
+    const fin = (flags & TcpFlag.FIN) !== 0, rst = (flags & TcpFlag.RST) !== 0;
+    if (fromOrig) this.origPayload += payloadLen;
+    else this.respPayload += payloadLen;
+
+    // History letters.
+    if (syn && (fin || rst)) this.once(dir, H_Q, "q");
+    else if (fin && rst) this.once(dir, H_I, "i");
+    if (syn && !ack) this.onSeq(dir, 0, seq, H_S, "s");
+    if (syn && ack) this.onSeq(dir, 1, seq, H_H, "h");
+    if (fin) this.onSeq(dir, 2, seq, H_F, "f");
+    if (rst) this.onSeq(dir, 3, seq, H_R, "r");
+    if (payloadLen > 0) this.once(dir, H_D, "d");
+    else if (ack && !syn && !fin && !rst) this.once(dir, H_A, "a");
+    if (window === 0 && !rst && !syn) {
+      // Zeek logs 'w' logarithmically: the 1st, 10th, 100th ... zero-window segment.
+      const n = ++this.zeroWin[dir];
+      if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) this.letter(dir, "w");
+    }
+
+    // Endpoint states.
+    const me = fromOrig ? this.origState : this.respState;
+    const peer = fromOrig ? this.respState : this.origState;
+    let next = me, nextPeer = peer;
+    if (rst) next = S.RESET;
+    else if (fin) next = S.CLOSED;
+    else if (syn && !ack) {
+      if (me === S.INACTIVE) next = S.SYN_SENT;
+    } else if (syn && ack) {
+      if (peer === S.SYN_SENT) next = nextPeer = S.ESTABLISHED;
+      else if (me === S.INACTIVE) next = S.SYN_ACK_SENT;
+    } else {
+      if (me === S.INACTIVE) next = S.PARTIAL;
+      else if (me === S.SYN_SENT && peer === S.SYN_ACK_SENT) next = nextPeer = S.ESTABLISHED;
+      else if (me === S.SYN_ACK_SENT && peer === S.PARTIAL) next = S.ESTABLISHED;
+    }
+    if (fromOrig) {
+      this.origState = next;
+      this.respState = nextPeer;
+    } else {
+      this.respState = next;
+      this.origState = nextPeer;
+    }
+  }
+
+  /** Zeek's conn_state for this connection as seen so far. */
+  connState(): string {
+    const os = this.origState, rs = this.respState;
+    const oInactive = os === S.INACTIVE || os === S.PARTIAL;
+    const rInactive = rs === S.INACTIVE || rs === S.PARTIAL;
+    if (rs === S.RESET) {
+      if (
+        os === S.SYN_SENT || os === S.SYN_ACK_SENT ||
+        (os === S.RESET && this.origPayload === 0 && this.respPayload === 0)
+      ) {
+        return "REJ";
+      }
+      return oInactive ? "RSTRH" : "RSTR";
+    }
+    if (os === S.RESET) {
+      if (rInactive) return /^\^?S[^HAFGIQ]*R/.test(this.history) ? "RSTOS0" : "OTH";
+      return "RSTO";
+    }
+    if (rs === S.CLOSED && os === S.CLOSED) return "SF";
+    if (os === S.CLOSED) return rInactive ? "SH" : "S2";
+    if (rs === S.CLOSED) return oInactive ? "SHR" : "S3";
+    if (os === S.SYN_SENT && rs === S.INACTIVE) return "S0";
+    if (os === S.ESTABLISHED && rs === S.ESTABLISHED) return "S1";
+    return "OTH";
+  }
+
+  /** Appends a letter chosen by another component (lib/tcp: t, g, c). */
+  letter(dir: number, l: string): void {
+    // Bounded: a flood of RSTs with changing sequence numbers must not grow memory.
+    if (this.history.length < MAX_HISTORY) this.history += dir === 0 ? l.toUpperCase() : l;
+  }
+
+  private once(dir: number, bit: number, l: string): void {
+    if ((this.seen[dir] & bit) !== 0) return;
+    this.seen[dir] |= bit;
+    this.letter(dir, l);
+  }
+
+  private onSeq(dir: number, slot: number, seq: number, bit: number, l: string): void {
+    const last = this.lastSeq[dir];
+    if ((this.seen[dir] & bit) !== 0 && last[slot] === seq) return;
+    this.seen[dir] |= bit;
+    last[slot] = seq;
+    this.letter(dir, l);
+  }
+}
+
+/** Zeek's UDP conn_state: SF both sides sent, S0 originator only, SHR responder only. */
+export function udpConnState(origPackets: number, respPackets: number): string {
+  if (origPackets > 0) return respPackets > 0 ? "SF" : "S0";
+  return respPackets > 0 ? "SHR" : "OTH";
+}
