@@ -1,0 +1,149 @@
+/**
+ * The libc calls mpp needs for multicast routing: raw sockets, setsockopt/getsockopt, ioctl,
+ * non-blocking read and poll. Opened lazily on first use, so programs that never route multicast
+ * never pay for dlopen. Failures come back as SyscallError with errno, its name and strerror text.
+ * This file is a leaf: it imports nothing of the project.
+ */
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  poll_async: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
+
+/** The raw symbols (opened on first call). */
+export function libc(): Libc {
+  lib ??= Deno.dlopen("libc.so.6", SYMBOLS);
+  return lib.symbols;
+}
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const IPPROTO_IP = 0;
+export const IPPROTO_IGMP = 2;
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_ICMPV6 = 58;
+export const POLLIN = 0x1;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  92: "ENOPROTOOPT",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  105: "ENOBUFS",
+};
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** errno of the calling thread; read it right after the failing call. */
+export function lastErrno(): number {
+  const p = libc().__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+}
+
+export function strerror(errno: number): string {
+  const p = libc().strerror(errno);
+  return p === null ? `errno ${errno}` : Deno.UnsafePointerView.getCString(p);
+}
+
+export class SyscallError extends Error {
+  constructor(readonly syscall: string, readonly errno: number, readonly detail = "") {
+    super(`${syscall}${detail ? ` ${detail}` : ""}: ${strerror(errno)} (${errnoName(errno)})`);
+    this.name = "SyscallError";
+  }
+  get errnoName(): string {
+    return errnoName(this.errno);
+  }
+}
+
+function check(r: number, syscall: string, detail?: string): number {
+  if (r < 0) throw new SyscallError(syscall, lastErrno(), detail);
+  return r;
+}
+
+export function socket(domain: number, type: number, protocol: number): number {
+  return check(libc().socket(domain, type, protocol), "socket");
+}
+
+export function setsockopt(fd: number, level: number, opt: number, value: Uint8Array, detail?: string): void {
+  check(libc().setsockopt(fd, level, opt, value, value.byteLength), "setsockopt", detail);
+}
+
+export function setsockoptInt(fd: number, level: number, opt: number, v: number, detail?: string): void {
+  setsockopt(fd, level, opt, new Uint8Array(new Int32Array([v]).buffer), detail);
+}
+
+/** Fills `out` and returns the length the kernel wrote. */
+export function getsockopt(fd: number, level: number, opt: number, out: Uint8Array, detail?: string): number {
+  const len = new Uint32Array([out.byteLength]);
+  check(libc().getsockopt(fd, level, opt, out, new Uint8Array(len.buffer)), "getsockopt", detail);
+  return len[0];
+}
+
+export function ioctl(fd: number, request: number, arg: Uint8Array, detail?: string): void {
+  check(libc().ioctl(fd, BigInt(request), arg), "ioctl", detail);
+}
+
+export function close(fd: number): void {
+  libc().close(fd);
+}
+
+/** One non-blocking read: the byte count, or -1 when nothing is queued (EAGAIN). */
+export function readNonBlocking(fd: number, buf: Uint8Array): number {
+  const n = Number(libc().read(fd, buf, BigInt(buf.byteLength)));
+  if (n >= 0) return n;
+  const e = lastErrno();
+  if (e === 11 || e === 4) return -1;
+  throw new SyscallError("read", e);
+}
+
+/** Waits up to timeoutMs for fd to become readable, off the event loop thread. */
+export async function waitReadable(fd: number, timeoutMs: number, pollfd: Uint8Array): Promise<boolean> {
+  const dv = new DataView(pollfd.buffer, pollfd.byteOffset, 8);
+  dv.setInt32(0, fd, true);
+  dv.setInt16(4, POLLIN, true);
+  dv.setInt16(6, 0, true);
+  const r = await libc().poll_async(pollfd, 1n, timeoutMs);
+  if (r < 0) {
+    const e = lastErrno();
+    if (e === 4) return false;
+    throw new SyscallError("poll", e);
+  }
+  return r > 0 && (dv.getInt16(6, true) & POLLIN) !== 0;
+}
+
+export function ifNameToIndex(name: string): number {
+  return libc().if_nametoindex(new TextEncoder().encode(name + "\0"));
+}
