@@ -22,7 +22,8 @@ export interface CaptureParserOptions {
   chunkSize?: number;
 }
 
-const HINT_NOT_CAPTURE = "give a pcap or pcapng file (gzip-compressed is fine); check the path and the file type";
+const HINT_NOT_CAPTURE =
+  "give a pcap or pcapng file (gzip-compressed is fine); check the path and the file type";
 
 export class CaptureParser {
   readonly #st: ParseState;
@@ -241,7 +242,9 @@ export class CaptureParser {
     } else {
       st.fail(
         base + pos,
-        `not a capture file: unknown magic ${describeMagic(b, pos)} at byte ${base + pos} (expected pcap or pcapng)`,
+        `not a capture file: unknown magic ${describeMagic(b, pos)} at byte ${
+          base + pos
+        } (expected pcap or pcapng)`,
       );
     }
     this.#throwIfNothingRead();

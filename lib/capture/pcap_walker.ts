@@ -54,9 +54,12 @@ export class PcapWalker implements Walker {
         orig = ((b[pos + 12] << 24) | (b[pos + 13] << 16) | (b[pos + 14] << 8) | b[pos + 15]) >>> 0;
       }
       if (caplen > max) {
+        // The offset names the bad captured-length field itself (8 bytes into the record header).
         st.fail(
-          base + pos,
-          `record ${st.records + 1} at byte ${base + pos} claims ${caplen} captured bytes, more than the ${max} maximum`,
+          base + pos + 8,
+          `record ${st.records + 1} at byte ${
+            base + pos + 8
+          } claims ${caplen} captured bytes, more than the ${max} maximum`,
         );
         return pos;
       }
@@ -79,7 +82,10 @@ export class PcapWalker implements Walker {
     const st = this.st;
     const left = end - pos;
     if (!this.#headerDone) {
-      st.fail(base + pos, `truncated pcap file header: ${FILE_HEADER} bytes needed, input ends after ${left}`);
+      st.fail(
+        base + pos,
+        `truncated pcap file header: ${FILE_HEADER} bytes needed, input ends after ${left}`,
+      );
       return;
     }
     if (left === 0) return;
@@ -87,7 +93,9 @@ export class PcapWalker implements Walker {
     if (left < RECORD_HEADER) {
       st.fail(
         base + pos,
-        `truncated record ${n} at byte ${base + pos}: record header is ${RECORD_HEADER} bytes, file ends after ${left}`,
+        `truncated record ${n} at byte ${
+          base + pos
+        }: record header is ${RECORD_HEADER} bytes, file ends after ${left}`,
       );
       return;
     }

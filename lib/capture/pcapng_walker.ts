@@ -65,7 +65,9 @@ export class PcapngWalker implements Walker {
       if (len < 12 || (len & 3) !== 0) {
         st.fail(
           base + pos,
-          `block ${hex32(type)} at byte ${base + pos} has length ${len}: must be a multiple of 4 and at least 12`,
+          `block ${hex32(type)} at byte ${
+            base + pos
+          } has length ${len}: must be a multiple of 4 and at least 12`,
         );
         return pos;
       }
@@ -85,16 +87,18 @@ export class PcapngWalker implements Walker {
       if (trailer !== len) {
         st.fail(
           base + pos,
-          `block ${hex32(type)} at byte ${base + pos}: trailing length ${trailer} disagrees with leading length ${len}`,
+          `block ${hex32(type)} at byte ${
+            base + pos
+          }: trailing length ${trailer} disagrees with leading length ${len}`,
         );
         return pos;
       }
       if (type === BT_EPB) {
-        if (!this.#packet(b, pos, len, base, 8, false)) return pos;
+        if (!this.#packet(b, pos, len, base, false)) return pos;
       } else if (type === BT_SPB) {
         if (!this.#simplePacket(b, pos, len, base)) return pos;
       } else if (type === BT_PB) {
-        if (!this.#packet(b, pos, len, base, 8, true)) return pos;
+        if (!this.#packet(b, pos, len, base, true)) return pos;
       } else if (type === BT_IDB) {
         if (!this.#interface(b, pos, len, base)) return pos;
       } else if (isShb) {
@@ -117,7 +121,10 @@ export class PcapngWalker implements Walker {
       return;
     }
     if (left < 12) {
-      st.fail(base + pos, `truncated block at byte ${base + pos}: block header is 12 bytes, file ends after ${left}`);
+      st.fail(
+        base + pos,
+        `truncated block at byte ${base + pos}: block header is 12 bytes, file ends after ${left}`,
+      );
       return;
     }
     const len = u32(b, pos + 4, this.#le);
@@ -150,8 +157,10 @@ export class PcapngWalker implements Walker {
       const caplen = u32(b, pos + 20, this.#le);
       if (caplen > st.maxCaplen) {
         st.fail(
-          base + pos,
-          `packet ${st.records + 1} at byte ${base + pos} claims ${caplen} captured bytes, more than the ${st.maxCaplen} maximum`,
+          base + pos + 20,
+          `packet ${st.records + 1} at byte ${
+            base + pos + 20
+          } claims ${caplen} captured bytes, more than the ${st.maxCaplen} maximum`,
         );
         return;
       }
@@ -163,11 +172,14 @@ export class PcapngWalker implements Walker {
   }
 
   /** Enhanced (6) or obsolete (2) Packet Block: same layout except a 16-bit interface id in PB. */
-  #packet(b: Uint8Array, pos: number, len: number, base: number, _hdr: number, obsolete: boolean): boolean {
+  #packet(b: Uint8Array, pos: number, len: number, base: number, obsolete: boolean): boolean {
     const st = this.st;
     const le = this.#le;
     if (len < 32) {
-      st.fail(base + pos, `packet block at byte ${base + pos} is ${len} bytes long, less than the 32 minimum`);
+      st.fail(
+        base + pos,
+        `packet block at byte ${base + pos} is ${len} bytes long, less than the 32 minimum`,
+      );
       return false;
     }
     const ifid = obsolete ? u16(b, pos + 8, le) : u32(b, pos + 8, le);
@@ -177,8 +189,10 @@ export class PcapngWalker implements Walker {
     const orig = u32(b, pos + 24, le);
     if (caplen > st.maxCaplen) {
       st.fail(
-        base + pos,
-        `packet ${st.records + 1} at byte ${base + pos} claims ${caplen} captured bytes, more than the ${st.maxCaplen} maximum`,
+        base + pos + 20,
+        `packet ${st.records + 1} at byte ${
+          base + pos + 20
+        } claims ${caplen} captured bytes, more than the ${st.maxCaplen} maximum`,
       );
       return false;
     }
@@ -187,7 +201,9 @@ export class PcapngWalker implements Walker {
     if (28 + padded + 4 > len) {
       st.fail(
         base + pos,
-        `packet ${st.records + 1} at byte ${base + pos} claims ${caplen} captured bytes, more than its ${len}-byte block holds`,
+        `packet ${st.records + 1} at byte ${
+          base + pos
+        } claims ${caplen} captured bytes, more than its ${len}-byte block holds`,
       );
       return false;
     }
@@ -195,7 +211,9 @@ export class PcapngWalker implements Walker {
     if (iface === undefined) {
       st.warn(
         base + pos,
-        `packet at byte ${base + pos} names interface ${ifid}, but section ${this.#section} has ${this.#ifaces.length}: skipped`,
+        `packet at byte ${
+          base + pos
+        } names interface ${ifid}, but section ${this.#section} has ${this.#ifaces.length}: skipped`,
       );
       return true;
     }
@@ -241,12 +259,18 @@ export class PcapngWalker implements Walker {
   #simplePacket(b: Uint8Array, pos: number, len: number, base: number): boolean {
     const st = this.st;
     if (len < 16) {
-      st.fail(base + pos, `simple packet block at byte ${base + pos} is ${len} bytes long, less than the 16 minimum`);
+      st.fail(
+        base + pos,
+        `simple packet block at byte ${base + pos} is ${len} bytes long, less than the 16 minimum`,
+      );
       return false;
     }
     const iface = this.#ifaces[0];
     if (iface === undefined) {
-      st.warn(base + pos, `simple packet block at byte ${base + pos} but section ${this.#section} has no interface: skipped`);
+      st.warn(
+        base + pos,
+        `simple packet block at byte ${base + pos} but section ${this.#section} has no interface: skipped`,
+      );
       return true;
     }
     const orig = u32(b, pos + 8, this.#le);
@@ -276,7 +300,10 @@ export class PcapngWalker implements Walker {
     const st = this.st;
     const le = this.#le;
     if (len < 20) {
-      st.fail(base + pos, `interface description block at byte ${base + pos} is ${len} bytes long, less than 20`);
+      st.fail(
+        base + pos,
+        `interface description block at byte ${base + pos} is ${len} bytes long, less than 20`,
+      );
       return false;
     }
     const linkType = u16(b, pos + 8, le);
@@ -326,7 +353,10 @@ export class PcapngWalker implements Walker {
     const major = u16(b, pos + 12, le);
     const minor = u16(b, pos + 14, le);
     if (major !== 1) {
-      st.fail(base + pos, `section header block at byte ${base + pos} has pcapng version ${major}.${minor}, expected 1.x`);
+      st.fail(
+        base + pos,
+        `section header block at byte ${base + pos} has pcapng version ${major}.${minor}, expected 1.x`,
+      );
       return false;
     }
     this.#section++;

@@ -5,7 +5,7 @@
  */
 import { MppError } from "../errors.ts";
 import type { CaptureFileInfo, CaptureIssue, RecordSink } from "./record.ts";
-import { CaptureParser, DEFAULT_CHUNK_SIZE } from "./parser.ts";
+import { CaptureParser } from "./parser.ts";
 
 export interface ReadOptions {
   maxCaplen?: number;
@@ -25,7 +25,11 @@ export interface ReadResult {
 }
 
 /** Reads a pcap or pcapng file (or "-" for stdin), optionally gzip-compressed, into `sink`. */
-export async function readCapture(path: string, sink: RecordSink, opts: ReadOptions = {}): Promise<ReadResult> {
+export async function readCapture(
+  path: string,
+  sink: RecordSink,
+  opts: ReadOptions = {},
+): Promise<ReadResult> {
   const parser = new CaptureParser(sink, { maxCaplen: opts.maxCaplen, chunkSize: opts.chunkSize });
   const progress = opts.onProgress;
   let bytesRead = 0;
@@ -83,7 +87,11 @@ async function openCapture(path: string): Promise<Deno.FsFile> {
     throw fsError(e, path);
   }
   if (stat.isDirectory) {
-    throw new MppError("bad_input", `${path} is a directory, not a capture file`, "give the path of a .pcap or .pcapng file");
+    throw new MppError(
+      "bad_input",
+      `${path} is a directory, not a capture file`,
+      "give the path of a .pcap or .pcapng file",
+    );
   }
   try {
     return await Deno.open(path, { read: true });
@@ -94,7 +102,9 @@ async function openCapture(path: string): Promise<Deno.FsFile> {
 
 function fsError(e: unknown, path: string): MppError {
   if (e instanceof Deno.errors.NotFound) {
-    return new MppError("not_found", `${path}: no such file`, "check the path; use - to read from stdin", { cause: e });
+    return new MppError("not_found", `${path}: no such file`, "check the path; use - to read from stdin", {
+      cause: e,
+    });
   }
   if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
     return new MppError("permission", `${path}: permission denied`, "make the file readable for this user", {
@@ -157,7 +167,7 @@ async function readStream(
   let source: ReadableStreamDefaultReader<Uint8Array> = reader;
   if (compressed) {
     reader.releaseLock();
-    source = prepend(head, counted).pipeThrough(new DecompressionStream("gzip")).getReader();
+    source = prepend(head, counted).pipeThrough(gunzip()).getReader();
   } else {
     parser.push(head);
     progress?.(bytesRead, total);
@@ -170,14 +180,23 @@ async function readStream(
       progress?.(bytesRead, total);
     }
   } catch (e) {
-    if (!compressed) throw new MppError("io", `read failed: ${(e as Error).message}`, "check the input", { cause: e });
+    if (!compressed) {
+      throw new MppError("io", `read failed: ${(e as Error).message}`, "check the input", { cause: e });
+    }
     // A damaged or cut gzip stream: keep what was decoded, say where it broke.
     parser.fail(
       parser.bytesConsumed,
-      `gzip stream damaged or cut short after ${parser.bytesConsumed} decompressed bytes (${(e as Error).message})`,
+      `gzip stream damaged or cut short after ${parser.bytesConsumed} decompressed bytes (${
+        (e as Error).message
+      })`,
     );
   } finally {
     await source.cancel().catch(() => {});
   }
   return { bytesRead, compressed };
+}
+
+function gunzip(): TransformStream<Uint8Array, Uint8Array> {
+  // DecompressionStream's declared input type is BufferSource, a superset of what is piped in.
+  return new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
 }

@@ -34,7 +34,7 @@ export function unitsToSecNsec(hi: number, lo: number, unitsPerSec: number, out:
   }
   const r = unitsPerSec;
   // Long division of the 4-digit (base 2^16) number by r; rem < r <= 2^37 keeps rem*2^16 < 2^53.
-  let rem = (hi >>> 16);
+  let rem = hi >>> 16;
   const q3 = Math.floor(rem / r);
   rem -= q3 * r;
   rem = rem * TWO16 + (hi & 0xffff);
