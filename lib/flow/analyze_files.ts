@@ -69,5 +69,6 @@ export async function analyzeFiles(
     if (paths.length === 1) throw firstError;
     throw new MppError(firstError.code, `no file could be read (${warnings.join("; ")})`, firstError.hint);
   }
+  analyzer.finish();
   return { report: buildReport(analyzer, { top: opts.top, sort: opts.sort, files }), analyzer, warnings };
 }

@@ -3,13 +3,14 @@ import { Layer } from "../packet/layers.ts";
 import { Packet, TcpFlag } from "../packet/packet.ts";
 import { PacketDecoder } from "../packet/decoder.ts";
 import type { Carrier, Decoder } from "../../decoders/decoder.ts";
-import { type DecoderRegistry, defaultRegistry, FlowClassifier } from "../../decoders/registry.ts";
+import { type DecoderRegistry, defaultRegistry, type FlowClassifier } from "../../decoders/registry.ts";
 import { Flow, TrafficType } from "./flow.ts";
 import { KeyBuilder } from "./key.ts";
 import { FlowIndex } from "./table.ts";
 import { TcpConn } from "./tcp_conn.ts";
 import { Clock, TimingStats } from "./timing.ts";
-import { ProtocolHierarchy } from "./phs.ts";
+import { type PhsNode, ProtocolHierarchy } from "./phs.ts";
+import { PendingFrames } from "./pending.ts";
 import { macLabel, macNumber, PairTable } from "./pair_table.ts";
 import { IoStat } from "./io_stat.ts";
 import { formatIpv4, formatIpv6 } from "../packet/format.ts";
@@ -42,6 +43,7 @@ export class Analyzer {
   readonly outerPairs: PairTable;
   readonly io: IoStat | null;
   private readonly kb = new KeyBuilder();
+  private lastT = 0;
   private readonly filter: AnalyzerOptions["filter"];
   private readonly appLayerOf = new Map<Decoder, number>();
   private readonly outerV6 = new Map<string, number>();
@@ -59,6 +61,10 @@ export class Analyzer {
   firstNsec = 0;
   lastSec = 0;
   lastNsec = 0;
+  minSec = 0;
+  minNsec = 0;
+  maxSec = 0;
+  maxNsec = 0;
 
   constructor(opts: AnalyzerOptions = {}) {
     this.registry = opts.registry ?? defaultRegistry();
@@ -86,25 +92,35 @@ export class Analyzer {
     }
     const p = this.packet;
     this.decoder.decode(rec, p);
-    const t = this.clock.rel(p.tsSec, p.tsNsec);
+    // Frames without a timestamp (pcapng Simple Packet Blocks) take the previous frame's time.
+    const t = rec.hasTimestamp ? (this.lastT = this.clock.rel(p.tsSec, p.tsNsec)) : this.lastT;
     this.packets++;
     this.bytes += p.origLen;
-    if (this.firstSec < 0) {
-      this.firstSec = p.tsSec;
-      this.firstNsec = p.tsNsec;
-    }
-    if (p.tsSec > this.lastSec || (p.tsSec === this.lastSec && p.tsNsec > this.lastNsec)) {
+    if (rec.hasTimestamp) {
+      // first/last in file order (as tshark's frame.time_epoch of the first and last frame);
+      // min/max for the duration, since merged captures need not be in time order.
+      if (this.firstSec < 0) {
+        this.firstSec = this.minSec = this.maxSec = p.tsSec;
+        this.firstNsec = this.minNsec = this.maxNsec = p.tsNsec;
+      }
       this.lastSec = p.tsSec;
       this.lastNsec = p.tsNsec;
+      if (p.tsSec < this.minSec || (p.tsSec === this.minSec && p.tsNsec < this.minNsec)) {
+        this.minSec = p.tsSec;
+        this.minNsec = p.tsNsec;
+      }
+      if (p.tsSec > this.maxSec || (p.tsSec === this.maxSec && p.tsNsec > this.maxNsec)) {
+        this.maxSec = p.tsSec;
+        this.maxNsec = p.tsNsec;
+      }
     }
     if (p.truncated) this.truncated++;
     if (p.malformed) this.malformed++;
 
-    let appLayer = 0;
     const kb = this.kb;
+    let flow: Flow | null = null;
     if (kb.build(p)) {
       let id = this.index.find(kb);
-      let flow: Flow;
       if (id < 0) {
         id = this.index.add(kb);
         flow = this.newFlow(id, p);
@@ -124,14 +140,13 @@ export class Analyzer {
       flow.lastSec = p.tsSec;
       flow.lastNsec = p.tsNsec;
       flow.timing.add(t, p.origLen);
-      const fromOrig = fromA === flow.origIsA;
       if (flow.tcp !== null && p.l4Off >= 0) {
-        flow.tcp.update(fromOrig, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
+        flow.tcp.update(fromA === flow.origIsA, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
       }
-      if (p.payloadLen > 0 && !p.isFragment) appLayer = this.application(flow, p, t);
     } else this.unkeyed++;
 
-    this.phs.add(p, appLayer);
+    const leaf = this.phs.add(p, 0);
+    if (flow !== null && p.payloadLen > 0 && !p.isFragment) this.application(flow, p, t, leaf);
     if (p.hasMac && p.srcMacOff >= 0 && p.dstMacOff >= 0) {
       this.ethPairs.add(macNumber(p.data, p.srcMacOff), macNumber(p.data, p.dstMacOff), p.origLen, t);
     }
@@ -139,31 +154,63 @@ export class Analyzer {
     if (this.io !== null) this.io.add(t, p.origLen);
   }
 
-  private application(flow: Flow, p: Packet, t: number): number {
+  /** Settles every flow still being classified (end of input) and decodes what it held back. */
+  finish(): void {
+    for (const f of this.flows) {
+      const c = f.classifier;
+      if (c === null) continue;
+      c.finish();
+      this.settle(f, c);
+    }
+  }
+
+  private application(flow: Flow, p: Packet, t: number, leaf: PhsNode): void {
     let dec = flow.decoder;
     if (dec === null) {
-      const c = flow.classifier as FlowClassifier | null;
-      if (c === null) return 0;
+      const c = flow.classifier;
+      if (c === null) return;
       c.offer(p);
-      if (!c.settled) return 0;
-      flow.classifier = null;
-      const r = c.result;
-      if (r === null) return 0;
-      dec = flow.decoder = r.decoder;
-      flow.decoderState = dec.createState();
-      flow.evidence = r.evidence;
-      flow.evidenceDetail = r.detail;
-      flow.confidence = r.confidence;
-      flow.encoding = new TimingStats();
+      if (!c.settled) {
+        (flow.pending ??= new PendingFrames()).keep(p, t, leaf);
+        return;
+      }
+      dec = this.settle(flow, c);
+      if (dec === null) return;
     }
+    this.decodeApp(flow, dec, p, t, leaf);
+  }
+
+  private decodeApp(flow: Flow, dec: Decoder, p: Packet, t: number, leaf: PhsNode): void {
     const idx = dec.decode(p, flow.decoderState);
     if (idx < 0) {
       flow.malformed++;
-      return 0;
+      return;
     }
     flow.encoding!.add(t, p.origLen);
     flow.typeStats(idx).add(t, p.origLen);
-    return this.appLayerOf.get(dec) ?? 0;
+    const app = this.appLayerOf.get(dec);
+    if (app !== undefined) this.phs.addApp(leaf, app, p.origLen);
+  }
+
+  /** Records the classifier's verdict on the flow and replays the frames it held back. */
+  private settle(flow: Flow, c: FlowClassifier): Decoder | null {
+    flow.classifier = null;
+    const pending = flow.pending;
+    flow.pending = null;
+    const r = c.result;
+    if (r === null) return null;
+    const dec = flow.decoder = r.decoder;
+    flow.decoderState = dec.createState();
+    flow.evidence = r.evidence;
+    flow.evidenceDetail = r.detail;
+    flow.confidence = r.confidence;
+    flow.encoding = new TimingStats();
+    if (pending !== null) {
+      for (let i = 0; i < pending.packets.length; i++) {
+        this.decodeApp(flow, dec, pending.packets[i], pending.times[i], pending.phsNodes[i]);
+      }
+    }
+    return dec;
   }
 
   private newFlow(id: number, p: Packet): Flow {

@@ -1,6 +1,8 @@
 import type { Decoder } from "../../decoders/decoder.ts";
+import type { FlowClassifier } from "../../decoders/registry.ts";
 import { TimingStats } from "./timing.ts";
 import type { TcpConn } from "./tcp_conn.ts";
+import type { PendingFrames } from "./pending.ts";
 
 /** Unicast, multicast or broadcast, judged from the destination of the flow's first packet. */
 export const TrafficType = { UNICAST: 0, MULTICAST: 1, BROADCAST: 2 } as const;
@@ -47,7 +49,9 @@ export class Flow {
 
   // --- encoding level ---
   /** The classifier is dropped once settled; unknown after it gives up. */
-  classifier: unknown = null;
+  classifier: FlowClassifier | null = null;
+  /** Frames held back while the classifier is undecided (copied, bounded per flow). */
+  pending: PendingFrames | null = null;
   decoder: Decoder | null = null;
   decoderState: unknown = null;
   /** How the decoder was chosen (Evidence) and why. */

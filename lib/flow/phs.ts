@@ -41,7 +41,8 @@ export class ProtocolHierarchy {
     this.appNames[id - Layer.APP_BASE] = name;
   }
 
-  add(p: Packet, appLayer: number): void {
+  /** Counts the frame along its layer stack and returns the deepest node it reached. */
+  add(p: Packet, appLayer: number): PhsNode {
     const bytes = p.origLen;
     const root = this.root;
     root.packets++;
@@ -59,11 +60,16 @@ export class ProtocolHierarchy {
       node = node.child(Layer.DATA, "data");
       node.packets++;
       node.bytes += bytes;
-    } else if (appLayer > 0) {
-      node = node.child(appLayer, this.appNames[appLayer - Layer.APP_BASE] ?? `app${appLayer}`);
-      node.packets++;
-      node.bytes += bytes;
-    }
+    } else if (appLayer > 0) node = this.addApp(node, appLayer, bytes);
+    return node;
+  }
+
+  /** Adds the application layer below `node` for a frame already counted down to `node`. */
+  addApp(node: PhsNode, appLayer: number, bytes: number): PhsNode {
+    const c = node.child(appLayer, this.appNames[appLayer - Layer.APP_BASE] ?? `app${appLayer}`);
+    c.packets++;
+    c.bytes += bytes;
+    return c;
   }
 
   /** Flattened, depth-first, children ordered by frames: `eth`, `eth:ip`, `eth:ip:udp` ... */

@@ -105,7 +105,7 @@ export function buildReport(a: Analyzer, opts: ReportOptions): AnalyzeReport {
       bytes: a.bytes,
       first: a.firstSec < 0 ? null : epochString(a.firstSec, a.firstNsec),
       last: a.firstSec < 0 ? null : epochString(a.lastSec, a.lastNsec),
-      duration: a.firstSec < 0 ? 0 : (a.lastSec - a.firstSec) + (a.lastNsec - a.firstNsec) * 1e-9,
+      duration: a.firstSec < 0 ? 0 : (a.maxSec - a.minSec) + (a.maxNsec - a.minNsec) / 1e9,
       flows: a.flows.length,
       flowsShown: flows.length,
       truncated: a.truncated,

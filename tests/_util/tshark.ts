@@ -1,0 +1,44 @@
+/**
+ * Runs tshark (the oracle) and parses the statistics mpp is compared with. Only used in tests.
+ */
+export interface TsharkConv {
+  a: string;
+  b: string;
+  aToBFrames: number;
+  bToAFrames: number;
+  frames: number;
+  /** Exact byte total when tshark printed it in bytes (it abbreviates larger values to kB/MB). */
+  bytes: number | null;
+}
+
+export async function tshark(args: string[]): Promise<string> {
+  const out = await new Deno.Command("tshark", {
+    args: ["-n", ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { HOME: "/tmp/mpp-tshark-home" },
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Parses one `-z conv,TYPE` table from tshark's output. */
+export function parseConv(text: string, title: string): TsharkConv[] {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(title));
+  if (start < 0) return [];
+  const rows: TsharkConv[] = [];
+  const re = /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+([\d,]+ \w+)\s+(\d+)\s+([\d,]+ \w+)\s+(\d+)\s+([\d,]+) (\w+)\s+/;
+  for (let i = start + 1; i < lines.length && !lines[i].startsWith("===="); i++) {
+    const m = re.exec(lines[i]);
+    if (!m) continue;
+    rows.push({
+      a: m[1],
+      b: m[2],
+      bToAFrames: Number(m[3]),
+      aToBFrames: Number(m[5]),
+      frames: Number(m[7]),
+      bytes: m[9] === "bytes" ? Number(m[8].replaceAll(",", "")) : null,
+    });
+  }
+  return rows;
+}

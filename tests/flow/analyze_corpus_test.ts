@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import { corpusFiles, corpusPath, corpusTest, expected, haveTool, testIf } from "../_util/corpus.ts";
+import { parseConv, tshark } from "../_util/tshark.ts";
+import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
+import { AnalyzeReport } from "../../lib/flow/report_schema.ts";
+import { LAYER_NAMES } from "../../lib/packet/layers.ts";
+import { defaultRegistry } from "../../decoders/registry.ts";
+
+// Names mpp decodes, so a phs path made only of these must match tshark exactly. RTP/RTCP are left
+// out on purpose: tshark recognises RTP only where SDP in the same file announces it, mpp finds it
+// heuristically (compared with tshark's heuristic mode in tests/decoders).
+const known = new Set<string>([
+  ...Object.values(LAYER_NAMES).filter((n) => n !== "data" && n !== "raw" && n !== "fcs"),
+  ...defaultRegistry().list().map((d) => d.phsName),
+]);
+known.delete("rtp");
+known.delete("rtcp");
+known.add("raw");
+
+/**
+ * Where tshark and mpp legitimately disagree on a phs path, with the reason. Keys are
+ * `file|path`. Keep this list short and specific.
+ */
+const PHS_EXCEPTIONS: Record<string, string> = {
+  // ICMP errors quote the offending datagram; tshark decodes the quoted DNS, mpp does not decode
+  // inside ICMP quotes.
+  "gre-tunnel-ip.pcap|eth:ip:gre:ip:icmp:dns": "DNS quoted inside ICMP errors",
+};
+
+for (const file of corpusFiles()) {
+  const exp = expected()[file];
+  corpusTest(`analyze ${file}: frames, first/last time and protocol hierarchy equal tshark's`, async () => {
+    let report: AnalyzeReport;
+    try {
+      report = (await analyzeFiles([corpusPath(file)], {})).report;
+    } catch (e) {
+      // Only a file with no readable frame may fail as a whole.
+      assert.equal(exp.packets, 0, `${file}: ${e}`);
+      return;
+    }
+    AnalyzeReport.parse(report);
+    assert.equal(report.summary.packets, exp.capinfos_packets ?? exp.packets);
+    if (exp.first_ts) assert.equal(report.summary.first, exp.first_ts);
+    if (exp.last_ts) assert.equal(report.summary.last, exp.last_ts);
+    const ours = new Map(report.phs.map((e) => [e.path, e.packets]));
+    const theirs = new Map(Object.entries(exp.phs ?? {}));
+    const comparable = (path: string) =>
+      path.split(":").every((n) => known.has(n)) && !PHS_EXCEPTIONS[`${file}|${path}`];
+    // tshark counts custom blocks of this file as frames; mpp skips them as the spec says.
+    if (file === "pcapng-multi-section-custom-blocks.pcapng") return;
+    for (const [path, n] of theirs) {
+      if (comparable(path)) {
+        assert.equal(ours.get(path), n, `${file}: phs ${path}: mpp ${ours.get(path)} vs tshark ${n}`);
+      }
+    }
+    for (const [path, n] of ours) {
+      if (comparable(path)) {
+        assert.equal(theirs.get(path), n, `${file}: phs ${path}: mpp ${n} vs tshark ${theirs.get(path)}`);
+      }
+    }
+  });
+}
+
+const CONV_FILES = [
+  "mixed-lan-browsing-flows.pcap",
+  "http-browse-multi-conn.pcap",
+  "dns-udp.pcap",
+  "dns-tcp.pcap",
+  "vlan-8021q-icmp-arp.pcap",
+  "ptp-v2-udp-ipv4-e2e.pcap",
+  "sip-register-invite-rtp-rtcp.pcap",
+  "null-loopback-ipv6-http.pcap",
+  "ipv6-frag-dns.pcap",
+  "ipv4-frag-icmp-echo.pcap",
+  "gre-tunnel-ip.pcap",
+  "tcp-retrans-lost-dupack.pcap",
+];
+
+for (const file of CONV_FILES) {
+  testIf(
+    haveTool("tshark") && expected()[file] !== undefined,
+    "needs tshark and the shared corpus",
+    `conversations of ${file} equal tshark -z conv,tcp/udp/ip/ipv6`,
+    async () => {
+      const { report } = await analyzeFiles([corpusPath(file)], {});
+      const out = await tshark([
+        "-r",
+        corpusPath(file),
+        "-q",
+        "-z",
+        "conv,tcp",
+        "-z",
+        "conv,udp",
+        "-z",
+        "conv,ip",
+        "-z",
+        "conv,ipv6",
+      ]);
+      const types = [
+        ["tcp", "TCP Conversations"],
+        ["udp", "UDP Conversations"],
+        ["ip", "IPv4 Conversations"],
+        ["ipv6", "IPv6 Conversations"],
+      ] as const;
+      for (const [t, title] of types) {
+        const theirs = parseConv(out, title);
+        const ours = report.conversations[t];
+        const norm = (a: string) => a.replace(/^\[(.*)\]:(\d+)$/, "$1:$2");
+        const key = (a: string, b: string) => [norm(a), norm(b)].sort().join(" ");
+        const m = new Map(ours.map((c) => [key(c.a, c.b), c]));
+        assert.equal(
+          ours.length,
+          theirs.length,
+          `${file} ${t}: ${ours.length} conversations, tshark ${theirs.length}`,
+        );
+        for (const c of theirs) {
+          const o = m.get(key(c.a, c.b));
+          assert.ok(o, `${file} ${t}: tshark has ${c.a} <-> ${c.b}, mpp does not`);
+          assert.equal(o.packets, c.frames, `${file} ${t} ${c.a} <-> ${c.b} frames`);
+          const aSame = norm(o.a) === c.a;
+          assert.equal(aSame ? o.aToBPackets : o.bToAPackets, c.aToBFrames, `${file} ${t} ${c.a} -> ${c.b}`);
+          if (c.bytes !== null) assert.equal(o.bytes, c.bytes, `${file} ${t} ${c.a} <-> ${c.b} bytes`);
+        }
+      }
+    },
+  );
+}
