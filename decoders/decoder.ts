@@ -42,7 +42,14 @@ export interface Decoder<S = unknown> {
   readonly etherTypes: readonly number[];
   /** Packet type names; decode returns an index into this list. Registries may extend it at run time. */
   readonly packetTypes: string[];
-  probe(p: Packet): Probe | null;
+  /**
+   * Judge one packet. `probeState`, when the decoder defines `createProbeState`, is that per-flow
+   * memory (made once per flow by the classifier) for heuristics that need several packets, such as
+   * RTP sequence continuity; stateless probes ignore it.
+   */
+  probe(p: Packet, probeState?: unknown): Probe | null;
+  /** Optional per-flow memory for `probe` (kept only while the flow is being classified). */
+  createProbeState?(): unknown;
   createState(): S;
   decode(p: Packet, state: S): number;
   /** Per-flow session facts for the report (e.g. RTP stream stats), JSON-safe; undefined if none. */

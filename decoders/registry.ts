@@ -1,0 +1,372 @@
+import type { Packet } from "../lib/packet/packet.ts";
+import { MppError } from "../lib/errors.ts";
+import type { Carrier, Decoder, Evidence, Probe } from "./decoder.ts";
+import { dnsDecoder, llmnrDecoder, mdnsDecoder } from "./dns.ts";
+import { ptpDecoder } from "./ptp.ts";
+import { rtpDecoder } from "./rtp.ts";
+import { rtcpDecoder } from "./rtcp.ts";
+
+/** The outcome of classifying a flow (or one packet). */
+export interface ClassifyResult {
+  decoder: Decoder;
+  confidence: number;
+  evidence: Evidence;
+  detail: string;
+}
+
+/** A parsed `--decode-as` rule: `udp.port=5000:rtp`, `tcp.port=8080:http`, `ether.type=0x88b5:iena`. */
+export interface DecodeAsRule {
+  carrier: Carrier;
+  /** Port (udp/tcp) or EtherType (ether). */
+  value: number;
+  decoder: Decoder;
+  text: string;
+}
+
+/** Confidence at which one probe settles a flow at once. */
+export const SETTLE_CONFIDENCE = 0.9;
+/** Mean confidence over the probed packets a decoder needs to win when no probe settled. */
+export const ACCEPT_SCORE = 0.5;
+/** Confidence of a match by port alone: never enough to settle, never above a structural match. */
+export const PORT_CONFIDENCE = 0.3;
+/** Confidence when only the EtherType names the protocol (an IEEE assignment, unlike a port). */
+export const ETHERTYPE_CONFIDENCE = 0.9;
+export const DEFAULT_MAX_PACKETS = 8;
+
+const RULE = /^(udp\.port|tcp\.port|ether\.type)=(0x[0-9a-f]+|\d+):([a-z0-9_.+-]+)$/i;
+
+/**
+ * All application decoders, with a stable numeric id per decoder (ids are never reused, so the flow
+ * table's typed arrays stay valid when a plugin unregisters one). Per carrier it keeps a cached
+ * candidate list so classifying allocates nothing once the lists are built.
+ */
+export class DecoderRegistry {
+  private readonly decoders: Decoder[] = [];
+  private readonly ids = new Map<Decoder, number>();
+  private readonly byId: (Decoder | undefined)[] = [];
+  private readonly rules: DecodeAsRule[] = [];
+  private readonly perCarrier = new Map<Carrier, Decoder[]>();
+  private nextId = 0;
+
+  register(d: Decoder): void {
+    if (this.byName(d.name) !== undefined) {
+      throw new MppError(
+        "bad_usage",
+        `decoder "${d.name}" is already registered`,
+        "unregister the existing decoder first, or give the plugin's decoder another name",
+      );
+    }
+    this.decoders.push(d);
+    this.ids.set(d, this.nextId);
+    this.byId[this.nextId++] = d;
+    this.perCarrier.clear();
+  }
+
+  unregister(name: string): boolean {
+    const d = this.byName(name);
+    if (d === undefined) return false;
+    this.decoders.splice(this.decoders.indexOf(d), 1);
+    this.byId[this.ids.get(d)!] = undefined;
+    this.ids.delete(d);
+    for (let i = this.rules.length - 1; i >= 0; i--) if (this.rules[i].decoder === d) this.rules.splice(i, 1);
+    this.perCarrier.clear();
+    return true;
+  }
+
+  list(): Decoder[] {
+    return this.decoders.slice();
+  }
+
+  /** By display name or io,phs name, case-insensitive. */
+  byName(name: string): Decoder | undefined {
+    const n = name.toLowerCase();
+    for (const d of this.decoders) if (d.name.toLowerCase() === n || d.phsName.toLowerCase() === n) return d;
+    return undefined;
+  }
+
+  /** The decoder's stable id (0, 1, 2 ... in registration order); -1 when not registered. */
+  idOf(d: Decoder): number {
+    return this.ids.get(d) ?? -1;
+  }
+
+  decoderById(id: number): Decoder | undefined {
+    return this.byId[id];
+  }
+
+  /** Decoders that may apply on `carrier`, those hinted by the packet's port or EtherType first. */
+  candidates(carrier: Carrier, p: Packet): Decoder[] {
+    const all = this.forCarrier(carrier);
+    const hinted: Decoder[] = [];
+    const rest: Decoder[] = [];
+    for (const d of all) (hintOf(d, carrier, p) ? hinted : rest).push(d);
+    return hinted.concat(rest);
+  }
+
+  /** Cached, registration-ordered list for a carrier (do not modify). */
+  forCarrier(carrier: Carrier): Decoder[] {
+    let l = this.perCarrier.get(carrier);
+    if (l === undefined) {
+      l = this.decoders.filter((d) => d.carriers.includes(carrier));
+      this.perCarrier.set(carrier, l);
+    }
+    return l;
+  }
+
+  /**
+   * Add a decode-as rule; it wins over every heuristic for flows it matches. Throws a bad_usage
+   * MppError naming the rule when it is malformed or names an unknown decoder.
+   */
+  decodeAs(rule: string): DecodeAsRule {
+    const m = RULE.exec(rule.trim());
+    if (m === null) {
+      throw new MppError(
+        "bad_usage",
+        `bad decode-as rule "${rule}"`,
+        'write it as udp.port=N:decoder, tcp.port=N:decoder or ether.type=0xNNNN:decoder, e.g. "udp.port=5000:rtp"',
+      );
+    }
+    const carrier: Carrier = m[1].toLowerCase() === "udp.port"
+      ? "udp"
+      : m[1].toLowerCase() === "tcp.port"
+      ? "tcp"
+      : "ether";
+    const value = m[2].toLowerCase().startsWith("0x") ? parseInt(m[2].slice(2), 16) : parseInt(m[2], 10);
+    const max = carrier === "ether" ? 0xffff : 65535;
+    if (!(value >= 0 && value <= max)) {
+      throw new MppError("bad_usage", `decode-as rule "${rule}": ${m[2]} is out of range`, `use 0..${max}`);
+    }
+    const d = this.byName(m[3]);
+    const names = this.decoders.map((x) => x.phsName).join(", ");
+    if (d === undefined) {
+      throw new MppError(
+        "bad_usage",
+        `decode-as rule "${rule}": no decoder named "${m[3]}"`,
+        `known: ${names}`,
+      );
+    }
+    if (!d.carriers.includes(carrier)) {
+      throw new MppError(
+        "bad_usage",
+        `decode-as rule "${rule}": ${d.name} does not run over ${carrier}`,
+        `${d.name} runs over ${d.carriers.join(", ")}`,
+      );
+    }
+    const r: DecodeAsRule = { carrier, value, decoder: d, text: rule.trim() };
+    this.rules.push(r);
+    return r;
+  }
+
+  decodeAsRules(): readonly DecodeAsRule[] {
+    return this.rules;
+  }
+
+  /** The decode-as rule matching this packet, or null. */
+  ruleFor(carrier: Carrier, p: Packet): DecodeAsRule | null {
+    for (const r of this.rules) {
+      if (r.carrier !== carrier) continue;
+      if (carrier === "ether" ? p.etherType === r.value : p.srcPort === r.value || p.dstPort === r.value) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Classify from one packet alone: a decode-as rule, else the best probe (structure and payload
+   * evidence rank above EtherType and port). Null when nothing matched at all.
+   */
+  classify(p: Packet, carrier: Carrier): ClassifyResult | null {
+    const r = this.ruleFor(carrier, p);
+    if (r !== null) {
+      return { decoder: r.decoder, confidence: 1, evidence: "decode-as", detail: `rule ${r.text}` };
+    }
+    let best: ClassifyResult | null = null;
+    for (const d of this.forCarrier(carrier)) {
+      const pr = probeWithHints(d, carrier, p, d.createProbeState?.());
+      if (pr === null) continue;
+      if (best === null || beats(pr, best)) {
+        best = { decoder: d, confidence: pr.confidence, evidence: pr.evidence, detail: pr.detail };
+      }
+    }
+    return best;
+  }
+
+  /** A new per-flow classifier (the flow table makes one for each new flow). */
+  classifier(carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS): FlowClassifier {
+    return new FlowClassifier(this, carrier, maxPackets);
+  }
+}
+
+function rankOf(e: Evidence): number {
+  return e === "port" ? 0 : 1;
+}
+
+function beats(a: Probe, b: Probe): boolean {
+  const ra = rankOf(a.evidence), rb = rankOf(b.evidence);
+  return ra !== rb ? ra > rb : a.confidence > b.confidence;
+}
+
+function hintOf(d: Decoder, carrier: Carrier, p: Packet): boolean {
+  if (carrier === "ether") return d.etherTypes.includes(p.etherType);
+  return d.ports.includes(p.srcPort) || d.ports.includes(p.dstPort);
+}
+
+/** The decoder's own probe, or the registry's weak EtherType/port fallback when it declined. */
+function probeWithHints(d: Decoder, carrier: Carrier, p: Packet, state: unknown): Probe | null {
+  const pr = d.probe(p, state);
+  if (pr !== null) return pr;
+  if (carrier === "ether") {
+    if (d.etherTypes.includes(p.etherType)) {
+      return {
+        confidence: ETHERTYPE_CONFIDENCE,
+        evidence: "ethertype",
+        detail: `ethertype 0x${hex4(p.etherType)}`,
+      };
+    }
+    return null;
+  }
+  if (d.ports.includes(p.dstPort)) {
+    return { confidence: PORT_CONFIDENCE, evidence: "port", detail: `port ${p.dstPort}` };
+  }
+  if (d.ports.includes(p.srcPort)) {
+    return { confidence: PORT_CONFIDENCE, evidence: "port", detail: `port ${p.srcPort}` };
+  }
+  return null;
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, "0");
+}
+
+/**
+ * Classification of one flow over its first packets. `offer` each packet with payload until
+ * `settled`; then `result` holds the decoder (or null: unknown). It settles on the first probe with
+ * confidence >= 0.9 (or a decode-as rule), else after `maxPackets` probed packets on the best mean
+ * confidence if that is >= 0.5, else gives up. Port-only evidence never wins over structure or
+ * payload evidence. Call `finish()` when the flow ends before settling (end of input).
+ */
+export class FlowClassifier {
+  readonly carrier: Carrier;
+  readonly maxPackets: number;
+  settled = false;
+  result: ClassifyResult | null = null;
+  /** Packets offered (probed) so far. */
+  probed = 0;
+  private readonly registry: DecoderRegistry;
+  private readonly decoders: Decoder[];
+  private readonly states: unknown[];
+  /** Sum of confidences per candidate, and whether it ever had non-port evidence. */
+  private readonly sums: Float64Array;
+  private readonly strong: Uint8Array;
+  private readonly best: (Probe | null)[];
+
+  constructor(registry: DecoderRegistry, carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS) {
+    this.registry = registry;
+    this.carrier = carrier;
+    this.maxPackets = Math.max(1, maxPackets | 0);
+    this.decoders = registry.forCarrier(carrier);
+    const n = this.decoders.length;
+    this.states = new Array(n);
+    for (let i = 0; i < n; i++) this.states[i] = this.decoders[i].createProbeState?.();
+    this.sums = new Float64Array(n);
+    this.strong = new Uint8Array(n);
+    this.best = new Array(n).fill(null);
+    if (n === 0 && registry.decodeAsRules().length === 0) this.giveUp();
+  }
+
+  get decoder(): Decoder | null {
+    return this.result?.decoder ?? null;
+  }
+  get confidence(): number {
+    return this.result?.confidence ?? 0;
+  }
+  get evidence(): Evidence | null {
+    return this.result?.evidence ?? null;
+  }
+  get detail(): string {
+    return this.result?.detail ?? (this.settled ? `no decoder matched ${this.probed} packets` : "");
+  }
+
+  /** Probe one packet of the flow; a no-op once settled. */
+  offer(p: Packet): void {
+    if (this.settled) return;
+    const rule = this.registry.ruleFor(this.carrier, p);
+    if (rule !== null) {
+      this.settle(rule.decoder, 1, "decode-as", `rule ${rule.text}`);
+      return;
+    }
+    this.probed++;
+    const ds = this.decoders;
+    let top = -1;
+    let topProbe: Probe | null = null;
+    for (let i = 0; i < ds.length; i++) {
+      const pr = probeWithHints(ds[i], this.carrier, p, this.states[i]);
+      if (pr === null) continue;
+      this.sums[i] += pr.confidence;
+      if (pr.evidence !== "port") this.strong[i] = 1;
+      const b = this.best[i];
+      if (b === null || beats(pr, b)) this.best[i] = pr;
+      if (
+        pr.evidence !== "port" && pr.confidence >= SETTLE_CONFIDENCE &&
+        (topProbe === null || beats(pr, topProbe))
+      ) {
+        top = i;
+        topProbe = pr;
+      }
+    }
+    if (topProbe !== null) {
+      this.settle(ds[top], topProbe.confidence, topProbe.evidence, topProbe.detail);
+      return;
+    }
+    if (this.probed >= this.maxPackets) this.finish();
+  }
+
+  /** Settle now on what was seen (best mean >= 0.5, non-port evidence first), else unknown. */
+  finish(): void {
+    if (this.settled) return;
+    let top = -1;
+    let topScore = 0;
+    const n = this.probed > 0 ? this.probed : 1;
+    for (let i = 0; i < this.decoders.length; i++) {
+      if (this.strong[i] === 0) continue;
+      const s = this.sums[i] / n;
+      if (s > topScore) {
+        top = i;
+        topScore = s;
+      }
+    }
+    if (top >= 0 && topScore >= ACCEPT_SCORE) {
+      const b = this.best[top]!;
+      const detail = `${b.detail}; mean ${topScore.toFixed(2)} over ${this.probed} packets`;
+      this.settle(this.decoders[top], topScore, b.evidence, detail);
+    } else this.giveUp();
+  }
+
+  private settle(d: Decoder, confidence: number, evidence: Evidence, detail: string): void {
+    this.result = { decoder: d, confidence, evidence, detail };
+    this.settled = true;
+    this.release();
+  }
+
+  private giveUp(): void {
+    this.result = null;
+    this.settled = true;
+    this.release();
+  }
+
+  private release(): void {
+    for (let i = 0; i < this.states.length; i++) this.states[i] = undefined;
+  }
+}
+
+/** A registry with all built-in decoders. */
+export function defaultRegistry(): DecoderRegistry {
+  const r = new DecoderRegistry();
+  r.register(dnsDecoder());
+  r.register(mdnsDecoder());
+  r.register(llmnrDecoder());
+  r.register(ptpDecoder());
+  r.register(rtcpDecoder());
+  r.register(rtpDecoder());
+  return r;
+}
