@@ -67,10 +67,11 @@ export class BufferedOutput {
     } else {
       const chunk = this.buf.subarray(0, this.len);
       this.buf = new Uint8Array(this.buf.length);
-      const p = (this.#sink as AsyncByteSink).write(chunk);
-      this.#pending = this.#pending.then(() => p).catch((e) => {
+      // Handle the rejection at once so it never counts as unhandled; flush() rethrows it.
+      const p = Promise.resolve((this.#sink as AsyncByteSink).write(chunk)).then(undefined, (e) => {
         this.#error ??= e;
       });
+      this.#pending = this.#pending.then(() => p);
     }
     this.len = 0;
   }
