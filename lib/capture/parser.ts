@@ -38,6 +38,7 @@ export class CaptureParser {
   /** Input bytes still to be dropped unseen (a block too large to buffer). */
   #skip = 0;
   #ended = false;
+  readonly #chunkSize: number;
 
   constructor(sink: RecordSink, opts: CaptureParserOptions = {}) {
     const maxCaplen = opts.maxCaplen ?? DEFAULT_MAX_CAPLEN;
@@ -48,6 +49,7 @@ export class CaptureParser {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new MppError("bad_usage", `chunkSize ${chunkSize} is not a positive integer`, "use e.g. 4194304");
     }
+    this.#chunkSize = chunkSize;
     this.#st = new ParseState(sink, maxCaplen);
     // Room for a full chunk after the largest possible leftover record (pcapng block incl. options).
     const maxUnit = new PcapngWalker(this.#st).maxUnit;
@@ -136,11 +138,12 @@ export class CaptureParser {
 
   /**
    * A region of the internal buffer a source may read into directly; call `commit(n)` with the
-   * number of bytes written. The region is at least chunkSize bytes long.
+   * number of bytes written. The region is chunkSize bytes long.
    */
   writable(): Uint8Array {
     this.#compact();
-    return this.#buf.subarray(this.#end);
+    // After compaction the leftover is smaller than the largest record, so chunkSize bytes fit.
+    return this.#buf.subarray(this.#end, Math.min(this.#buf.length, this.#end + this.#chunkSize));
   }
 
   commit(n: number): void {
