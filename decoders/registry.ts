@@ -1,4 +1,4 @@
-import type { Packet } from "../lib/packet/packet.ts";
+import { Packet } from "../lib/packet/packet.ts";
 import { MppError } from "../lib/errors.ts";
 import type { Carrier, Decoder, Evidence, Probe } from "./decoder.ts";
 import { dnsDecoder, llmnrDecoder, mdnsDecoder } from "./dns.ts";
@@ -32,6 +32,32 @@ export const PORT_CONFIDENCE = 0.3;
 /** Confidence when only the EtherType names the protocol (an IEEE assignment, unlike a port). */
 export const ETHERTYPE_CONFIDENCE = 0.9;
 export const DEFAULT_MAX_PACKETS = 8;
+/** Payload bytes kept per probed packet for the replay after settling. */
+export const KEEP_BYTES = 2048;
+
+/** A packet probed before the flow settled, decoded afterwards by the chosen decoder. */
+export interface ReplayedPacket {
+  /** Packet type index returned by the decoder (-1: malformed). */
+  type: number;
+  tsSec: number;
+  tsNsec: number;
+  origLen: number;
+  payloadLen: number;
+}
+
+/** What the classifier keeps of a probed packet: enough for an application decoder. */
+interface KeptPacket {
+  payload: Uint8Array;
+  wireLen: number;
+  srcPort: number;
+  dstPort: number;
+  ipProto: number;
+  ipVersion: number;
+  etherType: number;
+  tsSec: number;
+  tsNsec: number;
+  origLen: number;
+}
 
 const RULE = /^(udp\.port|tcp\.port|ether\.type)=(0x[0-9a-f]+|\d+):([a-z0-9_.+-]+)$/i;
 
@@ -192,8 +218,8 @@ export class DecoderRegistry {
   }
 
   /** A new per-flow classifier (the flow table makes one for each new flow). */
-  classifier(carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS): FlowClassifier {
-    return new FlowClassifier(this, carrier, maxPackets);
+  classifier(carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS, replay = true): FlowClassifier {
+    return new FlowClassifier(this, carrier, maxPackets, replay);
   }
 }
 
@@ -252,6 +278,15 @@ export class FlowClassifier {
   result: ClassifyResult | null = null;
   /** Packets offered (probed) so far. */
   probed = 0;
+  /**
+   * After settling on a decoder: its state, already fed with the packets probed before the one that
+   * settled the flow (those the flow table could not decode yet), and what each of them decoded
+   * to. Use `primedState` instead of `decoder.createState()` so stream statistics (RTP sequence,
+   * DNS response times) include the first packets; count `replayed` under their packet types.
+   */
+  primedState: unknown = undefined;
+  replayed: ReplayedPacket[] = [];
+  private kept: KeptPacket[] | null;
   private readonly registry: DecoderRegistry;
   private readonly decoders: Decoder[];
   private readonly states: unknown[];
@@ -260,8 +295,9 @@ export class FlowClassifier {
   private readonly strong: Uint8Array;
   private readonly best: (Probe | null)[];
 
-  constructor(registry: DecoderRegistry, carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS) {
+  constructor(registry: DecoderRegistry, carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS, replay = true) {
     this.registry = registry;
+    this.kept = replay ? [] : null;
     this.carrier = carrier;
     this.maxPackets = Math.max(1, maxPackets | 0);
     this.decoders = registry.forCarrier(carrier);
@@ -319,6 +355,55 @@ export class FlowClassifier {
       return;
     }
     if (this.probed >= this.maxPackets) this.finish();
+    else this.keep(p);
+  }
+
+  private keep(p: Packet): void {
+    if (this.kept === null || p.payloadOff < 0) return;
+    const n = Math.min(p.payloadLen, KEEP_BYTES);
+    this.kept.push({
+      payload: p.data.slice(p.payloadOff, p.payloadOff + n),
+      wireLen: Math.max(p.payloadWireLen, p.payloadLen),
+      srcPort: p.srcPort,
+      dstPort: p.dstPort,
+      ipProto: p.ipProto,
+      ipVersion: p.ipVersion,
+      etherType: p.etherType,
+      tsSec: p.tsSec,
+      tsNsec: p.tsNsec,
+      origLen: p.origLen,
+    });
+  }
+
+  /** Feed the kept packets to the chosen decoder's fresh state. */
+  private replay(d: Decoder): void {
+    if (this.kept === null) return;
+    const state = d.createState();
+    const q = new Packet();
+    for (const k of this.kept) {
+      q.data = k.payload;
+      q.payloadOff = 0;
+      q.payloadLen = k.payload.length;
+      q.payloadWireLen = k.wireLen;
+      q.caplen = k.payload.length;
+      q.origLen = k.origLen;
+      q.srcPort = k.srcPort;
+      q.dstPort = k.dstPort;
+      q.ipProto = k.ipProto;
+      q.ipVersion = k.ipVersion;
+      q.etherType = k.etherType;
+      q.tsSec = k.tsSec;
+      q.tsNsec = k.tsNsec;
+      const type = d.decode(q, state);
+      this.replayed.push({
+        type,
+        tsSec: k.tsSec,
+        tsNsec: k.tsNsec,
+        origLen: k.origLen,
+        payloadLen: k.wireLen,
+      });
+    }
+    this.primedState = state;
   }
 
   /** Settle now on what was seen (best mean >= 0.5, non-port evidence first), else unknown. */
@@ -345,6 +430,7 @@ export class FlowClassifier {
   private settle(d: Decoder, confidence: number, evidence: Evidence, detail: string): void {
     this.result = { decoder: d, confidence, evidence, detail };
     this.settled = true;
+    this.replay(d);
     this.release();
   }
 
@@ -355,6 +441,7 @@ export class FlowClassifier {
   }
 
   private release(): void {
+    if (this.kept !== null) this.kept = [];
     for (let i = 0; i < this.states.length; i++) this.states[i] = undefined;
   }
 }

@@ -32,7 +32,9 @@ function ptp(m: Msg): Uint8Array {
   w.u32(hi).u32(lo).u16(m.port ?? 1).u16(m.seq ?? 0).u8(0, m.logInterval ?? 0);
   // Announce body: timestamp, utc offset, reserved, priority1, clock quality, priority2, gm identity...
   if (m.type === 11 && len >= 64) {
-    w.zeros(10).u16(37).u8(0, 128, 6, 0x21).u16(0x4e5d).u8(128).u32(0xaabbccff).u32(0xfe001122).u16(0).u8(0x20);
+    w.zeros(10).u16(37).u8(0, 128, 6, 0x21).u16(0x4e5d).u8(128).u32(0xaabbccff).u32(0xfe001122).u16(0).u8(
+      0x20,
+    );
   }
   const want = m.emit ?? len;
   while (w.length < want) w.u8(0);

@@ -6,7 +6,12 @@ import type { Packet } from "../../lib/packet/packet.ts";
 import { Bytes, fakePacket } from "./_packet.ts";
 
 /** A plugin-style decoder: claims payloads starting with `magic`, hinted by `ports`. */
-function magicDecoder(name: string, magic: number, ports: number[], confidence = 0.95): Decoder<{ n: number }> {
+function magicDecoder(
+  name: string,
+  magic: number,
+  ports: number[],
+  confidence = 0.95,
+): Decoder<{ n: number }> {
   return {
     name,
     phsName: name.toLowerCase(),
@@ -25,7 +30,8 @@ function magicDecoder(name: string, magic: number, ports: number[], confidence =
 }
 
 function query(): Uint8Array {
-  return new Bytes().u16(1).u16(0x0100).u16(1).u16(0).u16(0).u16(0).u8(1).ascii("a").u8(0).u16(1).u16(1).bytes();
+  return new Bytes().u16(1).u16(0x0100).u16(1).u16(0).u16(0).u16(0).u8(1).ascii("a").u8(0).u16(1).u16(1)
+    .bytes();
 }
 
 function rtp(seq: number): Uint8Array {
@@ -40,9 +46,12 @@ Deno.test("registry: default decoders have stable ids, names and candidates hint
   assert.equal(r.byName("PTP"), r.byName("ptp"));
   const c = r.candidates("udp", fakePacket(query(), { srcPort: 1234, dstPort: 320 }));
   assert.equal(c[0].phsName, "ptp");
-  assert.deepEqual(r.candidates("ether", fakePacket(new Uint8Array(44), { proto: "ether" })).map((d) => d.name), [
-    "PTP",
-  ]);
+  assert.deepEqual(
+    r.candidates("ether", fakePacket(new Uint8Array(44), { proto: "ether" })).map((d) => d.name),
+    [
+      "PTP",
+    ],
+  );
   assert.deepEqual(r.candidates("tcp", fakePacket(query(), { proto: "tcp" })).map((d) => d.phsName), [
     "dns",
     "llmnr",
@@ -84,8 +93,19 @@ Deno.test("registry: decode-as wins at once; bad rules are usage errors", () => 
   assert.equal(c.confidence, 1);
   assert.equal(c.detail, "rule udp.port=53:rtp");
   r.decodeAs("ether.type=0x88f7:ptp");
-  assert.equal(r.classify(fakePacket(new Uint8Array(10), { proto: "ether" }), "ether")!.evidence, "decode-as");
-  for (const bad of ["udp.port=70000:rtp", "udp.port=5000", "sctp.port=1:rtp", "udp.port=1:nosuch", "tcp.port=1:rtp"]) {
+  assert.equal(
+    r.classify(fakePacket(new Uint8Array(10), { proto: "ether" }), "ether")!.evidence,
+    "decode-as",
+  );
+  for (
+    const bad of [
+      "udp.port=70000:rtp",
+      "udp.port=5000",
+      "sctp.port=1:rtp",
+      "udp.port=1:nosuch",
+      "tcp.port=1:rtp",
+    ]
+  ) {
     assert.throws(() => r.decodeAs(bad), (e: unknown) => {
       assert.ok(e instanceof MppError);
       assert.equal(e.code, "bad_usage");
@@ -155,4 +175,30 @@ Deno.test("registry: DNS on port 53 settles on the first packet; finish() settle
   const empty = new DecoderRegistry().classifier("tcp");
   assert.ok(empty.settled);
   assert.equal(empty.decoder, null);
+});
+
+Deno.test("registry: packets probed before settling are replayed into the chosen decoder's state", () => {
+  const r = defaultRegistry();
+  const c = r.classifier("udp");
+  c.offer(fakePacket(rtp(7), { t: 1 }));
+  c.offer(fakePacket(rtp(8), { t: 1.02 }));
+  assert.ok(c.settled);
+  // The flow table decodes the settling packet itself; the first one comes from the replay.
+  assert.equal(c.replayed.length, 1);
+  assert.equal(c.replayed[0].type, 8);
+  assert.equal(c.replayed[0].tsSec, 1);
+  const d = c.decoder!;
+  d.decode(fakePacket(rtp(8), { t: 1.02 }), c.primedState);
+  const sum = d.summarize!(c.primedState) as {
+    streams: { packets: number; lost: number; expected: number }[];
+  };
+  assert.equal(sum.streams[0].packets, 2);
+  assert.equal(sum.streams[0].lost, 0);
+  // Settling through finish() replays every probed packet.
+  const off = r.classifier("udp");
+  off.offer(fakePacket(query(), { srcPort: 40000, dstPort: 40001 }));
+  off.finish();
+  assert.equal(off.replayed.length, 1);
+  assert.equal(off.decoder!.packetTypes[off.replayed[0].type], "Query");
+  assert.equal((off.decoder!.summarize!(off.primedState) as { queries: number }).queries, 1);
 });

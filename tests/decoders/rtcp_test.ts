@@ -3,7 +3,8 @@ import { rtcpDecoder, walkCompound } from "../../decoders/rtcp.ts";
 import { Bytes, fakePacket } from "./_packet.ts";
 
 function block(w: Bytes, ssrc: number, fraction: number, cumLost: number, jitter: number): Bytes {
-  return w.u32(ssrc).u8(fraction).u8(cumLost >> 16, cumLost >> 8, cumLost).u32(0x10064).u32(jitter).u32(0).u32(0);
+  return w.u32(ssrc).u8(fraction).u8(cumLost >> 16, cumLost >> 8, cumLost).u32(0x10064).u32(jitter).u32(0)
+    .u32(0);
 }
 
 function sr(ssrc: number, blocks = 0): Bytes {

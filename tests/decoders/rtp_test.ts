@@ -76,7 +76,9 @@ Deno.test("rtp: interarrival jitter matches RFC 3550 A.8 computed by hand", () =
   assert.equal(s.maxDeltaMs, 25);
   // The same by the direct stream API, full precision.
   const st = new RtpStream(1, 0, 0);
-  [[1, 160, 0], [2, 320, 0.02], [3, 480, 0.045], [4, 640, 0.06]].forEach(([q, ts, t]) => st.add(0, q, ts, t, false, 160));
+  [[1, 160, 0], [2, 320, 0.02], [3, 480, 0.045], [4, 640, 0.06]].forEach(([q, ts, t]) =>
+    st.add(0, q, ts, t, false, 160)
+  );
   assert.ok(Math.abs(st.jitter - 4.84375) < 1e-9);
   // Timestamp wrap at 2^32 is a step of +160, not a jump.
   const wrap = feed([[1, 0xffffff60, 0], [2, 0, 0.02], [3, 160, 0.04]]);
@@ -109,7 +111,12 @@ Deno.test("rtp: packet type names, RTCP multiplexing, malformed and bounded stre
   assert.equal(d.packetTypes[T_RTCP_MUX], "RTCP (mux)");
   assert.equal(d.decode(fakePacket(new Uint8Array(4)), s), -1);
   for (let i = 0; i < 40; i++) d.decode(fakePacket(rtp(1, 0, 1000 + i, 8)), s);
-  const sum = d.summarize(s) as { streams: unknown[]; droppedStreams: number; malformed: number; rtcpMux: number };
+  const sum = d.summarize(s) as {
+    streams: unknown[];
+    droppedStreams: number;
+    malformed: number;
+    rtcpMux: number;
+  };
   assert.equal(sum.streams.length, 16);
   assert.equal(sum.droppedStreams, 24);
   assert.equal(sum.malformed, 1);
