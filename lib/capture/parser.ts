@@ -6,6 +6,8 @@
  *
  * Memory is bounded: the internal buffer has a fixed capacity of chunkSize + the largest record, and
  * blocks too large to buffer that need not be read (custom blocks, NRBs) are skipped unseen.
+ *
+ * A sink that throws aborts the read: the exception leaves push()/commit() and the parser is done.
  */
 import { MppError } from "../errors.ts";
 import type { CaptureFileInfo, CaptureIssue, RecordSink } from "./record.ts";

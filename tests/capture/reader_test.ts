@@ -99,6 +99,24 @@ Deno.test("readCapture: a cut gzip stream keeps the records before the damage an
   });
 });
 
+Deno.test("readCapture: gzip magic followed by garbage is an MppError, a plain file named .gz is read as is", async () => {
+  await withTemp(
+    "bad.pcap.gz",
+    Uint8Array.of(0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    async (path) => {
+      await assert.rejects(readCapture(path, () => {}), (e: unknown) => {
+        return e instanceof MppError && e.code === "bad_capture" && /^gzip stream damaged/.test(e.message);
+      });
+    },
+  );
+  await withTemp("plain.pcap.gz", pcap, async (path) => {
+    const { seen, sink } = collect();
+    const r = await readCapture(path, sink);
+    check(seen);
+    assert.equal(r.compressed, false);
+  });
+});
+
 Deno.test("readCapture: missing file, directory, empty file and garbage are MppErrors with hints", async () => {
   await assert.rejects(readCapture("/nonexistent/x.pcap", () => {}), (e: unknown) => {
     assert.ok(e instanceof MppError);
