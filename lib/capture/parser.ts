@@ -7,7 +7,8 @@
  * Memory is bounded: the internal buffer has a fixed capacity of chunkSize + the largest record, and
  * blocks too large to buffer that need not be read (custom blocks, NRBs) are skipped unseen.
  *
- * A sink that throws aborts the read: the exception leaves push()/commit() and the parser is done.
+ * A sink that throws aborts the read: the exception leaves push()/commit(), a fatal issue records it
+ * and later input is ignored.
  */
 import { MppError } from "../errors.ts";
 import type { CaptureFileInfo, CaptureIssue, RecordSink } from "./record.ts";
@@ -231,7 +232,21 @@ export class CaptureParser {
       this.#walker = this.#detect(b, pos, base);
       if (this.#walker === undefined) return pos;
     }
-    const p = this.#walker.walk(b, pos, end, base);
+    let p: number;
+    try {
+      p = this.#walker.walk(b, pos, end, base);
+    } catch (e) {
+      // The sink threw: stop here so no record is delivered twice, and say so in the issues.
+      if (!this.#st.fatal) {
+        const st = this.#st;
+        const msg = e instanceof Error ? e.message : String(e);
+        st.fail(
+          st.rec.fileOffset,
+          `read stopped: the record consumer failed at record ${st.records}: ${msg}`,
+        );
+      }
+      throw e;
+    }
     if (this.#st.fatal) this.#throwIfNothingRead();
     return p;
   }

@@ -110,3 +110,21 @@ Deno.test("parser: non-fatal issues are capped so memory stays bounded", () => {
   assert.equal(p.droppedIssues, 200);
   assert.ok(p.issues.every((i) => !i.fatal));
 });
+
+Deno.test("parser: a throwing sink stops the read; no record is delivered twice", () => {
+  const bytes = encodePcap(
+    Array.from({ length: 5 }, (_, i) => ({ data: new Uint8Array(8), tsSec: i, tsNsec: 0 })),
+  );
+  const seen: number[] = [];
+  const p = new CaptureParser((r) => {
+    seen.push(r.tsSec);
+    if (r.tsSec === 2) throw new Error("consumer broke");
+  });
+  assert.throws(() => p.push(bytes), /consumer broke/);
+  p.push(bytes);
+  p.end();
+  assert.deepEqual(seen, [0, 1, 2]);
+  assert.equal(p.issues.length, 1);
+  assert.equal(p.issues[0].fatal, true);
+  assert.match(p.issues[0].message, /record consumer failed at record 3: consumer broke/);
+});
