@@ -33,6 +33,8 @@ export const Layer = {
   QINQ: 26,
   /** Pseudo-layer for payload no decoder claimed (tshark's "data"), e.g. non-final IP fragments. */
   DATA: 27,
+  /** IP-in-IP (protocol 4 or 41): only used as `Packet.tunnel`, never pushed as a layer. */
+  IPIP: 28,
   /** Application layers are numbered from here on by the decoder registry. */
   APP_BASE: 64,
 } as const;
@@ -68,6 +70,7 @@ export const LAYER_NAMES: Record<number, string> = {
   [Layer.FCS]: "fcs",
   [Layer.QINQ]: "ieee8021ad",
   [Layer.DATA]: "data",
+  [Layer.IPIP]: "ipip",
 };
 
 /** LINKTYPE_* values mpp decodes (https://www.tcpdump.org/linktypes.html). */
@@ -86,6 +89,7 @@ export const LinkType = {
 export const EtherType = {
   IPV4: 0x0800,
   ARP: 0x0806,
+  RARP: 0x8035,
   VLAN: 0x8100,
   QINQ: 0x88a8,
   QINQ_OLD: 0x9100,
