@@ -12,6 +12,7 @@ export type Program = Command<[], Record<string, never>>;
 /** Each subcommand module exports `register(program)`; list them here. */
 const modules: Array<() => Promise<{ register(program: Program): void }>> = [
   () => import("./analyze.ts"),
+  () => import("./mroute.ts"),
 ];
 
 function printError(e: unknown, debug: boolean): number {

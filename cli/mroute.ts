@@ -1,0 +1,495 @@
+/**
+ * `mpp mroute`: the multicast routing daemon and its iproute2-style client. The client path loads
+ * only the IPC client, zod and the route-word parser (lazily); the daemon code is imported only by
+ * `mpp mroute daemon`, so a one-shot `mpp mroute add` starts fast.
+ */
+import type { Program } from "./main.ts";
+import { MppError } from "../lib/errors.ts";
+
+const SERVICE = "mroute daemon";
+const ROUTE_USAGE = "IIF [SOURCE[/LEN]] GROUP[/LEN] OIF [OIF ...]";
+const JOIN_USAGE = "IIF [SOURCE] GROUP";
+
+interface ClientOpts {
+  socket?: string;
+  table?: string;
+  json?: boolean;
+}
+
+function tableId(v: string | undefined): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new MppError(
+      "bad_usage",
+      `table '${v}' is not a number`,
+      "give a routing table id such as 0 or 100",
+    );
+  }
+  return n;
+}
+
+async function socketPath(o: ClientOpts): Promise<string> {
+  if (o.socket) return o.socket;
+  const { defaultSocket } = await import("../lib/mroute/paths.ts");
+  return defaultSocket(tableId(o.table));
+}
+
+async function call(o: ClientOpts, cmd: string, args: unknown): Promise<unknown> {
+  const [{ IpcClient }, { START_HINT }] = await Promise.all([
+    import("../lib/ipc/client.ts"),
+    import("../lib/mroute/paths.ts"),
+  ]);
+  const c = await IpcClient.connect(await socketPath(o), { service: SERVICE, startHint: START_HINT });
+  try {
+    return await c.request(cmd, args);
+  } finally {
+    await c.close();
+  }
+}
+
+function print(o: ClientOpts, v: unknown, text?: () => string): void {
+  if (o.json || !text) console.log(JSON.stringify(v, null, o.json ? 2 : undefined));
+  else {
+    const t = text();
+    if (t) console.log(t);
+  }
+}
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return "";
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join("  ")).join("\n");
+}
+
+interface RouteArgOpts extends ClientOpts {
+  iif?: string;
+  source?: string;
+  group?: string;
+  oif?: string[];
+  allowPending?: boolean;
+}
+
+/** Positional words and long options combined into one route description. */
+async function routeArgs(words: string[], o: RouteArgOpts, needOifs: boolean) {
+  if (o.iif || o.group) {
+    if (!o.iif || !o.group) {
+      throw new MppError(
+        "bad_usage",
+        "--iif and --group go together",
+        `usage: --iif IIF [--source S] --group G --oif O...`,
+      );
+    }
+    return { iif: o.iif, source: o.source, group: o.group, oifs: [...(o.oif ?? []), ...words] };
+  }
+  const { parseRouteWords } = await import("../lib/mroute/route_words.ts");
+  const r = parseRouteWords(words, needOifs ? ROUTE_USAGE : JOIN_USAGE);
+  if (o.oif) r.oifs.push(...o.oif);
+  return r;
+}
+
+async function routeCommand(verb: string, words: string[], o: RouteArgOpts): Promise<unknown> {
+  switch (verb) {
+    case "add": {
+      const r = await routeArgs(words, o, true);
+      if (r.oifs.length === 0) {
+        throw new MppError(
+          "bad_usage",
+          "no outbound interface given",
+          `usage: mpp mroute add ${ROUTE_USAGE}`,
+        );
+      }
+      return await call(o, "mroute.add", { ...r, allowPending: o.allowPending });
+    }
+    case "del": {
+      const r = await routeArgs(words, o, false);
+      return await call(o, "mroute.del", { ...r, oifs: r.oifs.length ? r.oifs : undefined });
+    }
+    case "join":
+    case "leave": {
+      const r = await routeArgs(words, o, false);
+      if (r.oifs.length) {
+        throw new MppError(
+          "bad_usage",
+          `unexpected '${r.oifs.join(" ")}'`,
+          `usage: mpp mroute ${verb} ${JOIN_USAGE}`,
+        );
+      }
+      return await call(o, `mroute.${verb}`, {
+        iif: r.iif,
+        source: r.source,
+        group: r.group,
+        allowPending: verb === "join" ? o.allowPending : undefined,
+      });
+    }
+  }
+  throw new MppError("bad_usage", `unknown command '${verb}'`, "use add, del, join, leave, flush or reload");
+}
+
+const VERBS: Record<string, string> = {
+  add: "add",
+  del: "del",
+  rem: "del",
+  remove: "del",
+  join: "join",
+  leave: "leave",
+};
+
+/** Batch mode: one command per line, all sent on one connection and answered in order. */
+async function runBatch(file: string, o: ClientOpts): Promise<void> {
+  const text = file === "-"
+    ? await new Response(Deno.stdin.readable).text()
+    : await Deno.readTextFile(file).catch((e) => {
+      throw new MppError(
+        "io",
+        `cannot read batch file ${file}: ${(e as Error).message.split("\n")[0]}`,
+        "give a readable file, or - for stdin",
+      );
+    });
+  const [{ IpcClient }, { START_HINT }, { parseRouteWords }] = await Promise.all([
+    import("../lib/ipc/client.ts"),
+    import("../lib/mroute/paths.ts"),
+    import("../lib/mroute/route_words.ts"),
+  ]);
+  const c = await IpcClient.connect(await socketPath(o), {
+    service: SERVICE,
+    startHint: START_HINT,
+    timeoutMs: 60_000,
+  });
+  const jobs: Array<Promise<unknown>> = [];
+  const lineNo: number[] = [];
+  const lines = text.split("\n");
+  let failed = 0;
+  try {
+    for (let i = 0; i < lines.length; i++) {
+      const words = lines[i].replace(/#.*$/, "").trim().split(/\s+/).filter(Boolean);
+      if (words.length === 0) continue;
+      lineNo.push(i + 1);
+      const verb = VERBS[words[0]];
+      try {
+        if (verb === "add" || verb === "del") {
+          const r = parseRouteWords(
+            words.slice(1),
+            verb === "add" ? ROUTE_USAGE : `IIF [SOURCE] GROUP [OIF ...]`,
+          );
+          if (verb === "add" && r.oifs.length === 0) {
+            throw new MppError("bad_usage", "no outbound interface given", ROUTE_USAGE);
+          }
+          jobs.push(
+            c.request(
+              `mroute.${verb}`,
+              verb === "del" && r.oifs.length === 0 ? { ...r, oifs: undefined } : r,
+            ),
+          );
+        } else if (verb === "join" || verb === "leave") {
+          const r = parseRouteWords(words.slice(1), JOIN_USAGE);
+          jobs.push(c.request(`mroute.${verb}`, { iif: r.iif, source: r.source, group: r.group }));
+        } else if (words[0] === "flush") {
+          jobs.push(c.request("mroute.flush", { all: words[1] === "all" }));
+        } else if (words[0] === "reload") {
+          jobs.push(c.request("mroute.reload", {}));
+        } else {
+          throw new MppError(
+            "bad_usage",
+            `unknown command '${words[0]}'`,
+            "batch lines start with add, del, join, leave, flush or reload",
+          );
+        }
+      } catch (e) {
+        jobs.push(Promise.reject(e));
+      }
+    }
+    const results = await Promise.allSettled(jobs);
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (r.status === "fulfilled") continue;
+      failed++;
+      const e = r.reason;
+      console.error(
+        `mpp: ${file === "-" ? "stdin" : file}:${lineNo[i]}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+      if (e instanceof MppError && e.hint) console.error(`hint: ${e.hint}`);
+    }
+  } finally {
+    await c.close();
+  }
+  if (o.json) console.log(JSON.stringify({ commands: jobs.length, failed }));
+  if (failed) Deno.exitCode = 1;
+}
+
+function showText(what: string, v: Record<string, unknown>): string {
+  const n = (x: unknown) => (x === undefined || x === null ? "-" : String(x));
+  if (what === "routes") {
+    const rows = (v.routes as Array<Record<string, unknown>>).map((r) => [
+      n(r.iif),
+      n(r.source),
+      n(r.group),
+      (r.oifs as string[]).join(",") || "-",
+      n(r.origin),
+      r.pending ? `${r.state}(${(r.pending as string[]).join(",")})` : n(r.state),
+      n(r.packets),
+      n(r.bytes),
+      n(r.wrongIf),
+    ]);
+    return table([
+      ["IIF", "SOURCE", "GROUP", "OIFS", "ORIGIN", "STATE", "PACKETS", "BYTES", "WRONGIF"],
+      ...rows,
+    ]);
+  }
+  if (what === "interfaces") {
+    const rows = (v.interfaces as Array<Record<string, unknown>>).map((i) => [
+      n(i.name),
+      n(i.ifindex),
+      i.up ? "up" : "down",
+      i.multicast ? "yes" : "no",
+      n(i.vif4),
+      n(i.vif6),
+      n(i.inPackets),
+      n(i.outPackets),
+      n(i.inBytes),
+      n(i.outBytes),
+    ]);
+    return table([[
+      "NAME",
+      "INDEX",
+      "STATE",
+      "MULTICAST",
+      "VIF",
+      "MIF",
+      "IN_PKTS",
+      "OUT_PKTS",
+      "IN_BYTES",
+      "OUT_BYTES",
+    ], ...rows]);
+  }
+  if (what === "groups") {
+    const rows = (v.groups as Array<Record<string, unknown>>).map((
+      g,
+    ) => [n(g.iif), n(g.source), n(g.group), n(g.origin), n(g.state)]);
+    return table([["IIF", "SOURCE", "GROUP", "ORIGIN", "STATE"], ...rows]);
+  }
+  const rows = (v.pending as Array<Record<string, unknown>>).map((
+    p,
+  ) => [n(p.kind), n(p.iif), n(p.source), n(p.group), (p.waitingFor as string[]).join(",")]);
+  return table([["KIND", "IIF", "SOURCE", "GROUP", "WAITING FOR"], ...rows]);
+}
+
+function positiveSeconds(v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) {
+    throw new MppError("bad_usage", `'${v}' is not a positive number of seconds`, "e.g. --cache-timeout 60");
+  }
+  return x;
+}
+
+export function register(program: Program): void {
+  const mroute = program.command("mroute")
+    .description("multicast routing daemon and client (like smcroute, with state that survives restarts)")
+    .option(
+      "-b, --batch <file>",
+      "run commands from FILE (one per line: add/del/join/leave/flush/reload), - for stdin",
+    )
+    .option("--socket <path>", "daemon socket (default /run/mpp/mroute.sock, env MPP_MROUTE_SOCKET)")
+    .option("--table <id>", "routing table; selects the default socket /run/mpp/mroute-ID.sock")
+    .option("--json", "JSON output")
+    .action(async (o) => {
+      if (!o.batch) {
+        mroute.help();
+        return;
+      }
+      await runBatch(o.batch, o);
+    });
+
+  const clientOpts = <T extends { option: (...a: string[]) => T }>(c: T): T =>
+    c.option("--socket <path>", "daemon socket (default /run/mpp/mroute.sock, env MPP_MROUTE_SOCKET)")
+      .option("--table <id>", "routing table; selects the default socket /run/mpp/mroute-ID.sock")
+      .option("--json", "JSON output");
+  const merged = (c: { opts(): object }): RouteArgOpts => ({ ...mroute.opts(), ...c.opts() } as RouteArgOpts);
+
+  mroute.command("daemon")
+    .description("run the routing daemon (root or CAP_NET_ADMIN)")
+    .option(
+      "--socket <path>",
+      "IPC socket (default /run/mpp/mroute.sock, or /run/mpp/mroute-ID.sock with --table)",
+    )
+    .option("--config <file>", "configuration file (smcroute-like syntax or JSON)")
+    .option("--state <file>", "state file for run-time routes (default /var/lib/mpp/mroute-state.json)")
+    .option("--no-persist", "do not save or restore run-time routes")
+    .option("--table <id>", "kernel multicast routing table (MRT_TABLE)")
+    .option("-6, --ipv6", "also route IPv6 (MRT6 on an ICMPv6 socket)")
+    .option("--cache-timeout <sec>", "remove learned (*,G) routes idle this long", positiveSeconds, 60)
+    .option("--socket-group <group>", "group that may use the socket (mode 0660)")
+    .option("--plugins <dir>", "load command plugins from DIR")
+    .option("--log-level <level>", "debug, info, warn or error", "info")
+    .option("--log-file <file>", "also append JSON log lines to FILE")
+    .action(async (own) => {
+      // Options given before or after "daemon" land on the parent command; merge both.
+      const o = { ...mroute.opts(), ...own };
+      const [{ MrouteDaemon }, { Logger, parseLogLevel }, paths] = await Promise.all([
+        import("../lib/mroute/daemon.ts"),
+        import("../lib/log/logger.ts"),
+        import("../lib/mroute/paths.ts"),
+      ]);
+      const table = tableId(o.table);
+      const log = new Logger({
+        level: parseLogLevel(o.logLevel),
+        file: o.logFile,
+        fields: { svc: "mroute" },
+      });
+      const d = await MrouteDaemon.start({
+        socket: o.socket ?? paths.defaultSocket(table),
+        config: o.config,
+        stateFile: o.state ?? paths.defaultStateFile(table),
+        persist: o.persist,
+        table,
+        ipv6: o.ipv6 ?? false,
+        cacheTimeoutSec: o.cacheTimeout,
+        socketGroup: o.socketGroup,
+        pluginsDir: o.plugins,
+        log,
+      });
+      await d.done;
+      log.close();
+    });
+
+  clientOpts(
+    mroute.command("add")
+      .description(`add a route: ${ROUTE_USAGE}`)
+      .argument("[words...]", ROUTE_USAGE)
+      .option("--iif <name>", "inbound interface")
+      .option("--source <addr>", "source address or prefix (omit for (*,G))")
+      .option("--group <addr>", "group address or prefix")
+      .option("--oif <names...>", "outbound interfaces")
+      .option("--allow-pending", "accept interfaces that do not exist yet"),
+  ).action(async function (words) {
+    const o = merged(this);
+    const r = await routeCommand("add", words, o) as { state: string; pending: string[] };
+    print(o, r, () => (r.state === "pending" ? `pending: waiting for ${r.pending.join(", ")}` : ""));
+  });
+
+  for (const name of ["del", "remove"]) {
+    clientOpts(
+      mroute.command(name)
+        .description(`remove a route, or only the named outputs: IIF [SOURCE] GROUP [OIF ...]`)
+        .argument("[words...]", "IIF [SOURCE] GROUP [OIF ...]")
+        .option("--iif <name>", "inbound interface")
+        .option("--source <addr>", "source address or prefix")
+        .option("--group <addr>", "group address or prefix")
+        .option("--oif <names...>", "remove only these outbound interfaces"),
+    ).action(async function (words) {
+      const o = merged(this);
+      print(o, await routeCommand("del", words, o), () => "");
+    });
+  }
+
+  for (const verb of ["join", "leave"] as const) {
+    clientOpts(
+      mroute.command(verb)
+        .description(`${verb} a group (IGMP/MLD; SSM when a source is given): ${JOIN_USAGE}`)
+        .argument("[words...]", JOIN_USAGE)
+        .option("--iif <name>", "interface")
+        .option("--source <addr>", "source (SSM)")
+        .option("--group <addr>", "group")
+        .option("--allow-pending", "accept an interface that does not exist yet"),
+    ).action(async function (words) {
+      const o = merged(this);
+      print(o, await routeCommand(verb, words, o), () => "");
+    });
+  }
+
+  clientOpts(
+    mroute.command("show")
+      .description("show routes (default), interfaces, groups or pending, with kernel counters")
+      .argument("[what]", "routes | interfaces | groups | pending", "routes"),
+  ).action(async function (what) {
+    const o = merged(this);
+    const full = ["routes", "interfaces", "groups", "pending"].find((w) => w.startsWith(what));
+    if (!full) {
+      throw new MppError("bad_usage", `cannot show '${what}'`, "use routes, interfaces, groups or pending");
+    }
+    const v = await call(o, "mroute.show", { what: full }) as Record<string, unknown>;
+    print(o, v, () => showText(full, v));
+  });
+
+  clientOpts(
+    mroute.command("flush").description(
+      "remove learned (*,G) routes; --all: every route and join added at run time",
+    )
+      .option("--all", "also remove routes and memberships added at run time"),
+  )
+    .action(async function () {
+      const o = merged(this) as RouteArgOpts & { all?: boolean };
+      const r = await call(o, "mroute.flush", { all: o.all ?? false }) as Record<string, number>;
+      print(o, r, () => `flushed ${r.learned} learned, ${r.routes} routes, ${r.joins} joins`);
+    });
+
+  clientOpts(mroute.command("reload").description("re-read the configuration file; unchanged routes stay"))
+    .action(async function () {
+      const o = merged(this);
+      const r = await call(o, "mroute.reload", {}) as {
+        added: number;
+        removed: number;
+        unchanged: number;
+        errors: string[];
+      };
+      print(
+        o,
+        r,
+        () =>
+          [
+            `added ${r.added}, removed ${r.removed}, unchanged ${r.unchanged}`,
+            ...r.errors.map((e) => `error: ${e}`),
+          ].join("\n"),
+      );
+      if (r.errors.length) Deno.exitCode = 1;
+    });
+
+  clientOpts(mroute.command("status").description("daemon status"))
+    .action(async function () {
+      const o = merged(this);
+      const r = await call(o, "mroute.status", {}) as Record<string, unknown>;
+      print(
+        o,
+        r,
+        () =>
+          Object.entries(r).filter(([k]) => k !== "v").map(([k, v]) =>
+            `${k}: ${Array.isArray(v) ? v.join(",") : v}`
+          ).join("\n"),
+      );
+    });
+
+  clientOpts(
+    mroute.command("stop").alias("kill").description("stop the daemon (the kernel then drops its routes)"),
+  )
+    .action(async function () {
+      const o = merged(this);
+      print(o, await call(o, "mroute.stop", {}), () => "");
+    });
+}
+
+/**
+ * Direct entry, `deno run -A cli/mroute.ts add ...`: the same commands without loading the other
+ * subcommands, for scripts where start-up time matters (and for the e2e tests).
+ */
+async function standalone(args: string[]): Promise<number> {
+  const { Command, CommanderError } = await import("@commander-js/extra-typings");
+  const program = new Command().name("mpp").exitOverride() as unknown as Program;
+  register(program);
+  try {
+    await program.parseAsync(["mroute", ...args], { from: "user" });
+    return typeof Deno.exitCode === "number" ? Deno.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.help" ? 0 : 2;
+    }
+    if (e instanceof MppError) {
+      console.error(`mpp: ${e.message}`);
+      if (e.hint) console.error(`hint: ${e.hint}`);
+      return e.exitCode;
+    }
+    console.error(`mpp: internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await standalone(Deno.args));

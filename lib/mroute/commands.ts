@@ -1,0 +1,130 @@
+/**
+ * The mroute daemon's commands, as Registry entries: the IPC server (and later the HTTP API)
+ * dispatch these. Argument schemas are the IPC contract for `mroute.*`.
+ */
+import { z } from "zod";
+import { type Command, defineCommand } from "../command/command.ts";
+import { JoinSpec, RouteSpec } from "./spec.ts";
+import type { MrouteService } from "./service.ts";
+import { showGroups, showInterfaces, showPending, showRoutes } from "./views.ts";
+
+export interface DaemonControl {
+  service: MrouteService;
+  reload(): Promise<unknown>;
+  status(): unknown;
+  stop(): void;
+}
+
+const DelArgs = z.object({
+  iif: z.string().min(1).max(15).optional(),
+  source: z.string().max(64).optional(),
+  group: z.string().min(1).max(64),
+  oifs: z.array(z.string().min(1).max(15)).max(64).optional(),
+});
+
+// deno-lint-ignore no-explicit-any
+export function mrouteCommands(d: DaemonControl): Command<any, any>[] {
+  const s = d.service;
+  return [
+    defineCommand({
+      name: "mroute.add",
+      summary: "add a multicast route: IIF [SOURCE[/LEN]] GROUP[/LEN] OIF...",
+      args: RouteSpec.extend({ allowPending: z.boolean().optional() }),
+      run: async (_ctx, a) => {
+        const r = s.addRoute(
+          { iif: a.iif, source: a.source, group: a.group, oifs: a.oifs },
+          "runtime",
+          a.allowPending ?? false,
+        );
+        await s.changed("runtime");
+        return {
+          route: r.spec,
+          state: r.pending.length ? "pending" : r.template ? "template" : "installed",
+          pending: r.pending,
+        };
+      },
+    }),
+    defineCommand({
+      name: "mroute.del",
+      summary: "remove a route, or only the named outputs of it",
+      args: DelArgs,
+      run: async (_ctx, a) => {
+        const r = s.delRoute(a, "runtime");
+        await s.changed("runtime");
+        return { route: r.spec };
+      },
+    }),
+    defineCommand({
+      name: "mroute.show",
+      summary: "routes, interfaces, groups or pending, with kernel counters",
+      args: z.object({ what: z.enum(["routes", "interfaces", "groups", "pending"]).default("routes") }),
+      run: (_ctx, a) => {
+        switch (a.what) {
+          case "routes":
+            return { v: 1, routes: showRoutes(s) };
+          case "interfaces":
+            return { v: 1, interfaces: showInterfaces(s) };
+          case "groups":
+            return { v: 1, groups: showGroups(s) };
+          case "pending":
+            return { v: 1, pending: showPending(s) };
+        }
+      },
+    }),
+    defineCommand({
+      name: "mroute.flush",
+      summary: "remove learned (*,G) routes; with all: every route and membership added at run time",
+      args: z.object({ all: z.boolean().default(false) }),
+      run: async (_ctx, a) => {
+        const n = s.flush(a.all);
+        await s.changed("runtime");
+        return n;
+      },
+    }),
+    defineCommand({
+      name: "mroute.join",
+      summary: "join a group (SSM with a source) on an interface",
+      args: JoinSpec.extend({ allowPending: z.boolean().optional() }),
+      run: async (_ctx, a) => {
+        const m = s.join(
+          { iif: a.iif, source: a.source, group: a.group },
+          "runtime",
+          a.allowPending ?? false,
+        );
+        await s.changed("runtime");
+        return { join: m.spec, state: m.pending ? "pending" : "joined" };
+      },
+    }),
+    defineCommand({
+      name: "mroute.leave",
+      summary: "leave a group joined with join",
+      args: JoinSpec,
+      run: async (_ctx, a) => {
+        const m = s.leave(a);
+        await s.changed("runtime");
+        return { leave: m.spec };
+      },
+    }),
+    defineCommand({
+      name: "mroute.reload",
+      summary: "re-read the configuration and apply differences",
+      args: z.object({}),
+      run: () => d.reload(),
+    }),
+    defineCommand({
+      name: "mroute.status",
+      summary: "daemon status",
+      args: z.object({}),
+      run: () => d.status(),
+    }),
+    defineCommand({
+      name: "mroute.stop",
+      summary: "stop the daemon (its routes are removed by the kernel)",
+      args: z.object({}),
+      run: () => {
+        setTimeout(() => d.stop(), 10);
+        return { stopping: true };
+      },
+    }),
+  ];
+}
