@@ -68,10 +68,12 @@ export interface DnsVariant {
   carriers: Carrier[];
   /** Match responses to queries by id (not for mDNS, whose ids are 0). */
   matchIds: boolean;
+  /** NetBIOS Name Service (RFC 1002): DNS-shaped, its own opcodes (5-8 registration, release, WACK, refresh). */
+  nbns?: boolean;
 }
 
 /** Ports that belong to another DNS-shaped variant: the plain DNS decoder leaves them alone. */
-const VARIANT_PORTS = [5353, 5355];
+const VARIANT_PORTS = [5353, 5355, 137];
 
 export class DnsDecoder implements Decoder<DnsState> {
   readonly name: string;
@@ -83,6 +85,7 @@ export class DnsDecoder implements Decoder<DnsState> {
   readonly packetTypes: string[] = [...DNS_TYPES];
   private readonly matchIds: boolean;
   private readonly generic: boolean;
+  private readonly nbns: boolean;
 
   constructor(v: DnsVariant) {
     this.name = v.name;
@@ -92,6 +95,7 @@ export class DnsDecoder implements Decoder<DnsState> {
     this.ports = v.ports;
     this.matchIds = v.matchIds;
     this.generic = v.phsName === "dns";
+    this.nbns = v.nbns === true;
   }
 
   private portHint(p: Packet): boolean {
@@ -117,7 +121,7 @@ export class DnsDecoder implements Decoder<DnsState> {
     }
     const flags = u16(b, base + 2);
     const opcode = (flags >> 11) & 0xf;
-    if (opcode === 3 || opcode > 6) return null;
+    if (this.nbns ? opcode !== 0 && (opcode < 5 || opcode > 8) : opcode === 3 || opcode > 6) return null;
     const w = walkMessage(b, base, len, capEnd);
     const where = hint ? `, port ${this.ports.includes(p.dstPort) ? p.dstPort : p.srcPort}` : "";
     const qd = u16(b, base + 4);
@@ -209,12 +213,14 @@ export class DnsDecoder implements Decoder<DnsState> {
       s.queries++;
       this.countNames(p, s, base, len, capEnd);
       if (this.matchIds) this.remember(s, id, t);
+      if (this.nbns) return T_QUERY;
       return opcode === 4 ? T_NOTIFY : opcode === 5 ? T_UPDATE : T_QUERY;
     }
     s.responses++;
     s.rcodes[rcode]++;
     if ((flags & 0x0200) !== 0) s.truncatedFlag++;
     if (this.matchIds) this.answer(s, id, t);
+    if (this.nbns) return rcode === 0 ? T_RESPONSE : rcode === 3 ? T_NXDOMAIN : T_ERROR;
     if (opcode === 4) return T_NOTIFY;
     if (opcode === 5) return T_UPDATE;
     if (rcode === 0) return T_RESPONSE;
@@ -326,5 +332,17 @@ export function llmnrDecoder(): DnsDecoder {
     ports: [5355],
     carriers: ["udp", "tcp"],
     matchIds: true,
+  });
+}
+
+export function nbnsDecoder(): DnsDecoder {
+  return new DnsDecoder({
+    name: "NBNS",
+    phsName: "nbns",
+    label: "NBNS (NetBIOS Name Service)",
+    ports: [137],
+    carriers: ["udp"],
+    matchIds: true,
+    nbns: true,
   });
 }

@@ -1,7 +1,7 @@
 import { Packet } from "../lib/packet/packet.ts";
 import { MppError } from "../lib/errors.ts";
 import type { Carrier, Decoder, Evidence, Probe } from "./decoder.ts";
-import { dnsDecoder, llmnrDecoder, mdnsDecoder } from "./dns.ts";
+import { dnsDecoder, llmnrDecoder, mdnsDecoder, nbnsDecoder } from "./dns.ts";
 import { ptpDecoder } from "./ptp.ts";
 import { rtpDecoder } from "./rtp.ts";
 import { rtcpDecoder } from "./rtcp.ts";
@@ -452,6 +452,7 @@ export function defaultRegistry(): DecoderRegistry {
   r.register(dnsDecoder());
   r.register(mdnsDecoder());
   r.register(llmnrDecoder());
+  r.register(nbnsDecoder());
   r.register(ptpDecoder());
   r.register(rtcpDecoder());
   r.register(rtpDecoder());
