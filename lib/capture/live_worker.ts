@@ -95,7 +95,9 @@ function drainSource(s: Source, ring: RingWriter, snaplen: number, end: { end: n
   for (;;) {
     if (Atomics.load(ring.ctrl, Ctrl.STOP) === 2) return total; // abort: the reader is gone
     // Ask for room for up to 64 full-size records, but never more than a quarter of the ring.
-    const at = ring.reserve(Math.max(32 + snaplen, Math.min(16 + 64 * (16 + snaplen), ring.data.length >> 2)));
+    const at = ring.reserve(
+      Math.max(32 + snaplen, Math.min(16 + 64 * (16 + snaplen), ring.data.length >> 2)),
+    );
     if (at < 0) {
       ring.waitForRoom(50);
       continue;

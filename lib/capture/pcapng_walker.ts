@@ -219,21 +219,19 @@ export class PcapngWalker implements Walker {
     }
     const rec = st.rec;
     const ts = this.#ts;
-    if (iface.nsPerUnit !== 0 && hi < 0x200000) {
-      // Below 2^53 and a decimal resolution: plain arithmetic is exact.
-      const v = hi * TWO32 + lo;
+    if (iface.nsPerUnit !== 0) {
+      // Decimal resolution up to 1 ns (r <= 1e9 < 2^31). The double estimate of units / r is off by a
+      // few seconds at most, so the remainder is exact when taken modulo 2^32 from the low words alone.
       const r = iface.unitsPerSec;
-      let sec = Math.floor(v / r);
-      let rem = v - sec * r;
-      if (rem < 0) {
-        sec--;
-        rem += r;
-      } else if (rem >= r) {
-        sec++;
-        rem -= r;
+      let sec = Math.floor((hi * TWO32 + lo) / r);
+      let d = (lo - Math.imul(sec, r)) | 0;
+      if (d < 0 || d >= r) {
+        const q = Math.floor(d / r);
+        sec += q;
+        d -= q * r;
       }
       rec.tsSec = sec + iface.tsOffset;
-      rec.tsNsec = rem * iface.nsPerUnit;
+      rec.tsNsec = d * iface.nsPerUnit;
     } else {
       unitsToSecNsec(hi, lo, iface.unitsPerSec, ts);
       rec.tsSec = ts.sec + iface.tsOffset;

@@ -347,3 +347,28 @@ Deno.test("parser: direct reads through writable()/commit() give the same record
   assert.equal(n, want);
   assert.deepEqual(p.issues, []);
 });
+
+Deno.test("pcapng: decimal resolutions up to 1 ns split exactly for random 64-bit timestamps", () => {
+  let x = 0x9e3779b97f4a7c15n;
+  for (const exp of [0, 1, 3, 6, 9]) {
+    const r = 10n ** BigInt(exp);
+    const parts = [shb(true), idb(true, 1, 0, [{ code: 9, value: [exp] }])];
+    const want: [number, number][] = [];
+    for (let i = 0; i < 400; i++) {
+      x = (x * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+      // Seconds must stay below 2^53 to be exact as a number.
+      const v = x % (r * 2n ** 53n);
+      const sec = v / r;
+      want.push([Number(sec), Number((v - sec * r) * 10n ** BigInt(9 - exp))]);
+      parts.push(epb(true, 0, Number(v >> 32n), Number(v & 0xffffffffn), frame(1)));
+    }
+    // Values next to second boundaries, where a rounded estimate is most likely off by one.
+    for (const v of [r * 1767663089n - 1n, r * 1767663089n, r * 1767663089n + 1n, 0n, 1n]) {
+      const sec = v / r;
+      want.push([Number(sec), Number((v - sec * r) * 10n ** BigInt(9 - exp))]);
+      parts.push(epb(true, 0, Number(v >> 32n), Number(v & 0xffffffffn), frame(1)));
+    }
+    const { got } = parseAll(concat(...parts));
+    assert.deepEqual(got.map((g) => [g.tsSec, g.tsNsec]), want, `10^-${exp}`);
+  }
+});
