@@ -291,8 +291,8 @@ export class FlowClassifier {
   private readonly decoders: Decoder[];
   private readonly states: unknown[];
   /** Sum of confidences per candidate, and whether it ever had non-port evidence. */
-  private readonly sums: Float64Array;
-  private readonly strong: Uint8Array;
+  private readonly sums: number[];
+  private readonly strong: number[];
   private readonly best: (Probe | null)[];
 
   constructor(registry: DecoderRegistry, carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS, replay = true) {
@@ -304,8 +304,9 @@ export class FlowClassifier {
     const n = this.decoders.length;
     this.states = new Array(n);
     for (let i = 0; i < n; i++) this.states[i] = this.decoders[i].createProbeState?.();
-    this.sums = new Float64Array(n);
-    this.strong = new Uint8Array(n);
+    // Plain arrays: a flow's classifier is short-lived and small; typed arrays cost more to create.
+    this.sums = new Array(n).fill(0);
+    this.strong = new Array(n).fill(0);
     this.best = new Array(n).fill(null);
     if (n === 0 && registry.decodeAsRules().length === 0) this.giveUp();
   }
@@ -377,9 +378,10 @@ export class FlowClassifier {
 
   /** Feed the kept packets to the chosen decoder's fresh state. */
   private replay(d: Decoder): void {
-    if (this.kept === null) return;
     const state = d.createState();
-    const q = new Packet();
+    this.primedState = state;
+    if (this.kept === null || this.kept.length === 0) return;
+    const q = scratch;
     for (const k of this.kept) {
       q.data = k.payload;
       q.payloadOff = 0;
@@ -445,6 +447,9 @@ export class FlowClassifier {
     for (let i = 0; i < this.states.length; i++) this.states[i] = undefined;
   }
 }
+
+/** One Packet for all replays (decoders copy what they keep, so sharing it is safe). */
+const scratch = new Packet();
 
 /** A registry with all built-in decoders. */
 export function defaultRegistry(): DecoderRegistry {

@@ -54,10 +54,11 @@ function tsAt(b: Uint8Array, o: number): number {
 export class RtpProbeState {
   n = 0;
   next = 0;
-  readonly ssrc: Float64Array = new Float64Array(PROBE_SSRCS);
-  readonly seq: Uint16Array = new Uint16Array(PROBE_SSRCS);
-  readonly ts: Float64Array = new Float64Array(PROBE_SSRCS);
-  readonly run: Uint16Array = new Uint16Array(PROBE_SSRCS);
+  // Plain arrays: one of these exists per UDP flow being classified, and typed arrays cost more to create.
+  readonly ssrc: number[] = [0, 0, 0, 0];
+  readonly seq: number[] = [0, 0, 0, 0];
+  readonly ts: number[] = [0, 0, 0, 0];
+  readonly run: number[] = [0, 0, 0, 0];
 }
 
 export class RtpState {
