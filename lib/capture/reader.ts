@@ -41,7 +41,9 @@ export async function readCapture(
   } else {
     const file = await openCapture(path);
     try {
-      const total = (await file.stat()).size;
+      const st = await file.stat();
+      // Pipes and character devices have no meaningful size.
+      const total = st.isFile ? st.size : undefined;
       const first = parser.writable();
       const n0 = await readSome(file, first, path);
       if (n0 > 0 && first[0] === 0x1f && (n0 < 2 || first[1] === 0x8b)) {
@@ -106,7 +108,12 @@ function fsError(e: unknown, path: string): MppError {
       cause: e,
     });
   }
-  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+  if (e instanceof Deno.errors.NotCapable) {
+    return new MppError("permission", `${path}: permission denied`, "run with --allow-read (or -A)", {
+      cause: e,
+    });
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
     return new MppError("permission", `${path}: permission denied`, "make the file readable for this user", {
       cause: e,
     });

@@ -209,3 +209,27 @@ Deno.test("readCapture: a refused read permission is an MppError('permission')",
     assert.match(text, /^permission \| .*p\.pcap: permission denied \| .+/);
   });
 });
+
+Deno.test("readCapture: a named pipe is read to its end; its size is unknown to progress", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fifo = `${dir}/cap.fifo`;
+    const mk = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(mk.success, "mkfifo failed");
+    const writer = (async () => {
+      const f = await Deno.open(fifo, { write: true });
+      const w = f.writable.getWriter();
+      for (let o = 0; o < pcap.length; o += 10000) await w.write(pcap.subarray(o, o + 10000));
+      await w.close();
+    })();
+    const { seen, sink } = collect();
+    let lastTotal: number | undefined = -1;
+    const r = await readCapture(fifo, sink, { onProgress: (_, t) => void (lastTotal = t) });
+    await writer;
+    check(seen);
+    assert.equal(r.bytesRead, pcap.length);
+    assert.equal(lastTotal, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
