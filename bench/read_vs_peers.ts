@@ -1,8 +1,9 @@
 /**
  * Reading speed: mpp's readCapture walking every record vs `tcpdump -r F -w /dev/null` on the same
  * generated file, in one run. Usage:
- *   deno run -A bench/read_vs_peers.ts [--records 1000000] [--avg 128] [--runs 3] [--format pcap|pcapng]
- * The file is written with mpp's own writer into .tmp/ (git-ignored) and reused when present.
+ *   deno run -A bench/read_vs_peers.ts [--records 1000000] [--avg 128] [--runs 3] [--format pcap|pcapng] [--gzip]
+ * The file is written with mpp's own writer into .tmp/ (git-ignored) and reused when present. With
+ * --gzip both read a `gzip -1` copy: mpp decompresses itself, the peer is `gzip -dc F.gz | tcpdump -r -`.
  */
 import { parseArgs } from "node:util";
 import { PcapWriter } from "../lib/capture/pcap_writer.ts";
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     avg: { type: "string", default: "128" },
     runs: { type: "string", default: "3" },
     format: { type: "string", default: "pcap" },
+    gzip: { type: "boolean", default: false },
   },
 });
 const records = Number(values.records);
@@ -25,6 +27,8 @@ const dir = new URL("../.tmp/", import.meta.url).pathname;
 Deno.mkdirSync(dir, { recursive: true });
 const ng = values.format === "pcapng";
 const path = `${dir}bench-${records}-${avg}.${ng ? "pcapng" : "pcap"}`;
+const gz = values.gzip;
+const input = gz ? `${path}.gz` : path;
 
 async function generate(): Promise<void> {
   try {
@@ -64,7 +68,7 @@ function walk(r: CaptureRecord): void {
 async function timeMpp(): Promise<number> {
   sink = 0;
   const t0 = performance.now();
-  const r = await readCapture(path, walk);
+  const r = await readCapture(input, walk);
   const t = (performance.now() - t0) / 1000;
   if (r.records !== records) throw new Error(`mpp read ${r.records} records, expected ${records}`);
   // Every data byte was seen: a pcap is the header plus a 16-byte header and data per record.
@@ -76,8 +80,13 @@ async function timeMpp(): Promise<number> {
 async function timeTcpdump(): Promise<number | undefined> {
   const t0 = performance.now();
   try {
-    const out = await new Deno.Command("tcpdump", { args: ["-r", path, "-w", "/dev/null"], stderr: "piped" })
-      .output();
+    const cmd = gz
+      ? new Deno.Command("sh", {
+        args: ["-c", `gzip -dc '${input}' | tcpdump -r - -w /dev/null`],
+        stderr: "piped",
+      })
+      : new Deno.Command("tcpdump", { args: ["-r", path, "-w", "/dev/null"], stderr: "piped" });
+    const out = await cmd.output();
     if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
@@ -87,6 +96,14 @@ async function timeTcpdump(): Promise<number | undefined> {
 }
 
 await generate();
+if (gz) {
+  try {
+    Deno.statSync(input);
+  } catch {
+    const out = await new Deno.Command("sh", { args: ["-c", `gzip -1 -c '${path}' > '${input}'`] }).output();
+    if (!out.success) throw new Error("gzip failed");
+  }
+}
 const size = Deno.statSync(path).size;
 await timeMpp(); // warm the page cache and the JIT
 let mpp = Infinity;
@@ -97,7 +114,7 @@ for (let i = 0; i < runs; i++) {
   tcpdump = t === undefined ? undefined : Math.min(tcpdump ?? Infinity, t);
 }
 const mb = size / 1048576;
-console.log(`file: ${path} (${records} records, ${mb.toFixed(1)} MiB, avg caplen ${avg})`);
+console.log(`file: ${input} (${records} records, ${mb.toFixed(1)} MiB uncompressed, avg caplen ${avg})`);
 console.log(
   `mpp readCapture:            ${mpp.toFixed(3)} s  ${(records / mpp / 1e6).toFixed(2)} M records/s  ${
     (mb / mpp).toFixed(0)
@@ -106,7 +123,7 @@ console.log(
 if (tcpdump === undefined) console.log("tcpdump: not installed");
 else {
   console.log(
-    `tcpdump -r F -w /dev/null:  ${tcpdump.toFixed(3)} s  ${
+    `${gz ? "gzip -dc | tcpdump -r -" : "tcpdump -r F -w /dev/null"}:  ${tcpdump.toFixed(3)} s  ${
       (records / tcpdump / 1e6).toFixed(2)
     } M records/s  ${(mb / tcpdump).toFixed(0)} MiB/s`,
   );
