@@ -111,7 +111,7 @@ async function analyze(file: string): Promise<Run> {
     const key = flowKey(p, carrier);
     let f = flows.get(key);
     if (f === undefined) {
-      f = { classifier: registry.classifier(carrier), decoder: null, state: undefined };
+      f = { classifier: registry.classifier(carrier, undefined, true), decoder: null, state: undefined };
       flows.set(key, f);
       run.flows.push(f);
     }

@@ -179,7 +179,7 @@ Deno.test("registry: DNS on port 53 settles on the first packet; finish() settle
 
 Deno.test("registry: packets probed before settling are replayed into the chosen decoder's state", () => {
   const r = defaultRegistry();
-  const c = r.classifier("udp");
+  const c = r.classifier("udp", undefined, true);
   c.offer(fakePacket(rtp(7), { t: 1 }));
   c.offer(fakePacket(rtp(8), { t: 1.02 }));
   assert.ok(c.settled);
@@ -195,7 +195,7 @@ Deno.test("registry: packets probed before settling are replayed into the chosen
   assert.equal(sum.streams[0].packets, 2);
   assert.equal(sum.streams[0].lost, 0);
   // Settling through finish() replays every probed packet.
-  const off = r.classifier("udp");
+  const off = r.classifier("udp", undefined, true);
   off.offer(fakePacket(query(), { srcPort: 40000, dstPort: 40001 }));
   off.finish();
   assert.equal(off.replayed.length, 1);
