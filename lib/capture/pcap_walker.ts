@@ -7,6 +7,8 @@ import { hex32, type ParseState, type Walker } from "./parse_state.ts";
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
+/** Alexey Kuznetsov's patched libpcap: µs, and 8 more bytes per record header (ifindex, protocol, type). */
+export const PCAP_MAGIC_KUZNETSOV = 0xa1b2cd34;
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
 
@@ -14,7 +16,11 @@ const RECORD_HEADER = 16;
 export function isPcapMagic(b: Uint8Array): boolean {
   const be = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
   const le = ((b[3] << 24) | (b[2] << 16) | (b[1] << 8) | b[0]) >>> 0;
-  return be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS || le === PCAP_MAGIC_US || le === PCAP_MAGIC_NS;
+  return isMagic(be) || isMagic(le);
+}
+
+function isMagic(v: number): boolean {
+  return v === PCAP_MAGIC_US || v === PCAP_MAGIC_NS || v === PCAP_MAGIC_KUZNETSOV;
 }
 
 export class PcapWalker implements Walker {
@@ -22,10 +28,12 @@ export class PcapWalker implements Walker {
   #le = true;
   /** Multiplier from the fraction field to nanoseconds: 1000 for µs files, 1 for ns. */
   #fracMul = 1000;
+  /** Record header length: 16, or 24 in Kuznetsov's variant. */
+  #hdr = RECORD_HEADER;
   readonly maxUnit: number;
 
   constructor(private readonly st: ParseState) {
-    this.maxUnit = RECORD_HEADER + st.maxCaplen;
+    this.maxUnit = RECORD_HEADER + 8 + st.maxCaplen;
   }
 
   walk(b: Uint8Array, pos: number, end: number, base: number): number {
@@ -40,7 +48,8 @@ export class PcapWalker implements Walker {
     const max = st.maxCaplen;
     const mul = this.#fracMul;
     const le = this.#le;
-    while (end - pos >= RECORD_HEADER) {
+    const hdr = this.#hdr;
+    while (end - pos >= hdr) {
       let sec: number, frac: number, caplen: number, orig: number;
       if (le) {
         sec = (b[pos] | (b[pos + 1] << 8) | (b[pos + 2] << 16) | (b[pos + 3] << 24)) >>> 0;
@@ -63,7 +72,7 @@ export class PcapWalker implements Walker {
         );
         return pos;
       }
-      const dataStart = pos + RECORD_HEADER;
+      const dataStart = pos + hdr;
       if (end - dataStart < caplen) break;
       rec.data = b.subarray(dataStart, dataStart + caplen);
       rec.origLen = orig;
@@ -90,12 +99,12 @@ export class PcapWalker implements Walker {
     }
     if (left === 0) return;
     const n = st.records + 1;
-    if (left < RECORD_HEADER) {
+    if (left < this.#hdr) {
       st.fail(
         base + pos,
         `truncated record ${n} at byte ${
           base + pos
-        }: record header is ${RECORD_HEADER} bytes, file ends after ${left}`,
+        }: record header is ${this.#hdr} bytes, file ends after ${left}`,
       );
       return;
     }
@@ -105,16 +114,17 @@ export class PcapWalker implements Walker {
     st.fail(
       base + pos,
       `truncated record ${n} at byte ${base + pos}: header says ${caplen} captured bytes, file ends after ${
-        left - RECORD_HEADER
+        left - this.#hdr
       }`,
     );
   }
 
   #readHeader(b: Uint8Array, p: number): void {
     const be = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
-    this.#le = !(be === PCAP_MAGIC_US || be === PCAP_MAGIC_NS);
+    this.#le = !isMagic(be);
     const magic = this.#le ? ((b[p + 3] << 24) | (b[p + 2] << 16) | (b[p + 1] << 8) | b[p]) >>> 0 : be;
     const ns = magic === PCAP_MAGIC_NS;
+    if (magic === PCAP_MAGIC_KUZNETSOV) this.#hdr = RECORD_HEADER + 8;
     this.#fracMul = ns ? 1 : 1000;
     const u32 = (o: number): number =>
       this.#le

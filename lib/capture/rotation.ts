@@ -235,11 +235,10 @@ export class CaptureOutput {
   }
 
   /** Pushes buffered records to the file (the file is valid after each flush). */
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.failed || !this.#writer) return;
     try {
-      this.#writer.flush();
-      // Sync sinks drain synchronously inside flush(); the promise only reports errors later.
+      await this.#writer.flush();
     } catch (e) {
       this.#fail(e);
     }
@@ -281,6 +280,7 @@ export class CaptureOutput {
             break;
           }
         }
+        if (cut > size) cut = 0; // not even the header made it
         this.#file.truncateSync(cut);
         kept = `; ${path} was cut to ${cut} bytes, its last whole record`;
       } catch { /* nothing more can be done with this file */ }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CaptureParser } from "../../lib/capture/parser.ts";
 import { MppError } from "../../lib/errors.ts";
-import { concat, frame, parseAll, pcapHeader, pcapRecord } from "./_build.ts";
+import { Bytes, concat, frame, parseAll, pcapHeader, pcapRecord } from "./_build.ts";
 
 Deno.test("pcap: little-endian µs file gives records with ns timestamps, offsets and header facts", () => {
   const d1 = frame(60, 1);
@@ -178,4 +178,23 @@ Deno.test("bad input: garbage header, empty input and a cut file header throw ba
 Deno.test("bad input: parser options are validated", () => {
   assert.throws(() => new CaptureParser(() => {}, { maxCaplen: -1 }), MppError);
   assert.throws(() => new CaptureParser(() => {}, { chunkSize: 0.5 }), MppError);
+});
+
+Deno.test("pcap: Kuznetsov's modified format (magic 0xa1b2cd34) has 24-byte record headers", () => {
+  for (const le of [true, false]) {
+    const hdr = new Bytes(le).u32(0xa1b2cd34).u16(2).u16(4).u32(0).u32(0).u32(65535).u32(1).build();
+    const rec = (sec: number, usec: number, d: Uint8Array) =>
+      new Bytes(le).u32(sec).u32(usec).u32(d.length).u32(d.length).u32(3).u16(0x0800).u8(0).u8(0).bytes(d)
+        .build();
+    const { got, parser } = parseAll(concat(hdr, rec(10, 5, frame(30, 1)), rec(11, 6, frame(31, 2))));
+    assert.deepEqual(parser.issues, []);
+    assert.equal(parser.info?.tsPrecision, "us");
+    assert.deepEqual(got.map((g) => [g.tsSec, g.tsNsec, g.data.length, g.fileOffset]), [
+      [10, 5000, 30, 24],
+      [11, 6000, 31, 24 + 24 + 30],
+    ]);
+    assert.deepEqual(got[1].data, Array.from(frame(31, 2)));
+    const cut = parseAll(concat(hdr, rec(10, 5, frame(30, 1)).subarray(0, 20)));
+    assert.match(cut.parser.issues[0].message, /record header is 24 bytes, file ends after 20/);
+  }
 });
