@@ -66,6 +66,9 @@ export class MrouteService {
   readonly rules = new Map<string, Rule>();
   readonly learned = new Map<string, Learned>();
   readonly joins = new Map<string, Membership>();
+  // Upcalls no rule matched, kept as long as the kernel keeps its unresolved entry (about 10 s):
+  // the kernel sends no second upcall for them, so a template added meanwhile must look here.
+  #unresolved = new Map<string, { family: Family; iif: string; src: Addr; grp: Addr; at: number }>();
   readonly log: Logger;
   readonly events: EventBus;
   cacheTimeoutMs: number;
@@ -125,6 +128,7 @@ export class MrouteService {
     }
     if (old && old.spec.iif !== rule.spec.iif && old.template) this.#dropLearnedOf(old.key);
     this.rules.set(rule.key, rule);
+    if (rule.template && rule.installed) this.#resolveWaiting(rule, fs);
     this.events.publish("routes", { action: "add", route: rule.spec, origin: rule.origin });
     this.log.info("route added", {
       ...rule.spec,
@@ -283,6 +287,8 @@ export class MrouteService {
       const rule = this.#matchTemplate(family, vif.name, u.src, u.group);
       if (!rule) {
         this.log.debug("no rule for new source", { iif: vif.name, source: u.src.text, group: u.group.text });
+        if (this.#unresolved.size >= 1024) this.#pruneUnresolved(0);
+        this.#unresolved.set(key, { family, iif: vif.name, src: u.src, grp: u.group, at: Date.now() });
         return;
       }
       this.#learn(rule, fs, u.src, u.group);
@@ -306,6 +312,22 @@ export class MrouteService {
         group: u.group.text,
         iif: vif.name,
       });
+    }
+  }
+
+  #pruneUnresolved(maxAgeMs: number): void {
+    const now = Date.now();
+    for (const [k, u] of this.#unresolved) if (now - u.at >= maxAgeMs) this.#unresolved.delete(k);
+  }
+
+  /** Learns sources the kernel is still holding packets for, now that a template matches them. */
+  #resolveWaiting(rule: Rule, fs: FamilyState): void {
+    this.#pruneUnresolved(10_000);
+    for (const [k, u] of this.#unresolved) {
+      if (u.family !== rule.family || u.iif !== rule.spec.iif || this.learned.has(k)) continue;
+      if (!prefixContains(rule.grp, u.grp) || (rule.src && !prefixContains(rule.src, u.src))) continue;
+      this.#unresolved.delete(k);
+      this.#learn(rule, fs, u.src, u.grp);
     }
   }
 

@@ -62,6 +62,8 @@ import socket, struct, sys, time
 grp, port, ifname, ttl, n, tag, gap = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], float(sys.argv[7])
 v6 = ":" in grp
 s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+if len(sys.argv) > 8:
+    s.bind((sys.argv[8], 0))
 idx = socket.if_nametoindex(ifname)
 if v6:
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, idx)
@@ -278,7 +280,14 @@ export class Lab {
   /** Starts receivers on r1 and r2, sends from the sender, returns what each receiver got. */
   async traffic(
     group: string,
-    opts: { n?: number; ttl?: number; tag?: string; gap?: number; listen?: number } = {},
+    opts: {
+      n?: number;
+      ttl?: number;
+      tag?: string;
+      gap?: number;
+      listen?: number;
+      from?: [string, string, string];
+    } = {},
   ): Promise<{ r1: Received[]; r2: Received[] }> {
     const port = 5000 + Math.floor(Math.random() * 1000);
     const listen = opts.listen ?? 1.5;
@@ -301,17 +310,11 @@ export class Lab {
         bufs[i] += dec.decode(value);
       }
     }
-    this.exec(this.snd, "python3", [
-      "-c",
-      SENDER,
-      group,
-      String(port),
-      "s0",
-      String(opts.ttl ?? 8),
-      String(opts.n ?? 5),
-      opts.tag ?? "pkt",
-      String(opts.gap ?? 0.05),
-    ]);
+    const [ns, dev, bind] = opts.from ?? [this.snd, "s0", ""];
+    const sargs = ["-c", SENDER, group, String(port), dev, String(opts.ttl ?? 8), String(opts.n ?? 5)];
+    sargs.push(opts.tag ?? "pkt", String(opts.gap ?? 0.05));
+    if (bind) sargs.push(bind);
+    this.exec(ns, "python3", sargs);
     const results: Received[][] = [];
     for (let i = 0; i < 2; i++) {
       for (;;) {
@@ -339,6 +342,7 @@ export async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
   try {
     await fn(lab);
   } catch (e) {
+    await new Promise((r) => setTimeout(r, 200)); // let the log reader catch up
     console.error(`--- daemon log ---\n${lab.daemonLog}`);
     throw e;
   } finally {
