@@ -13,6 +13,7 @@ export type Program = Command<[], Record<string, never>>;
 const modules: Array<() => Promise<{ register(program: Program): void }>> = [
   () => import("./analyze.ts"),
   () => import("./mroute.ts"),
+  () => import("./capture.ts"),
 ];
 
 function printError(e: unknown, debug: boolean): number {

@@ -235,7 +235,8 @@ export class Analyzer {
       carrier = "ether";
       f.etherType = p.etherType;
     }
-    if (carrier !== null) f.classifier = this.registry.classifier(carrier);
+    // The flow table replays held-back frames itself (pending.ts), so the classifier need not.
+    if (carrier !== null) f.classifier = this.registry.classifier(carrier, undefined, false);
     f.trafficType = trafficType(p);
     return f;
   }

@@ -4,12 +4,14 @@ import type { Analyzer } from "./analyzer.ts";
 import { type Flow, TrafficType } from "./flow.ts";
 import { FlowKind, keyIsIpv6, keyKind, keyProto, keyVlan } from "./key.ts";
 import type { PairStats } from "./pair_table.ts";
+import type { z } from "zod";
 import type {
   AnalyzeReport,
   ConversationReport,
   ConvType,
   EndpointReport,
   FlowReport,
+  Timing,
 } from "./report_schema.ts";
 import { epochString, type TimingStats } from "./timing.ts";
 import { udpConnState } from "./tcp_conn.ts";
@@ -161,10 +163,12 @@ function transportName(key: Uint32Array, f: Flow): string {
   return PROTO_NAMES[p] ?? `IP proto ${p}`;
 }
 
+type TimingJson = z.infer<typeof Timing>;
+
 function flowReport(
   a: Analyzer,
   f: Flow,
-  timing: (t: TimingStats) => FlowReport["transport"] & object,
+  timing: (t: TimingStats) => TimingJson,
 ): FlowReport {
   const key = a.index.key(f.id);
   const isIp = keyKind(key[0]) === FlowKind.IP;
@@ -287,6 +291,14 @@ function conversations(a: Analyzer): Record<ConvType, ConversationReport[]> {
           },
         );
       }
+      if (x === y) {
+        // Both ends are the same address (loopback): tshark counts every frame as A→B.
+        c.aToBPackets += f.a.packets + f.b.packets;
+        c.aToBBytes += f.a.bytes + f.b.bytes;
+        c.first = Math.min(c.first, f.timing.first);
+        c.last = Math.max(c.last, f.timing.last);
+        return;
+      }
       // The conversation's A may be this flow's B when an earlier flow started the other way.
       const same = c.a === ax;
       c.aToBPackets += same ? fromA.packets : fromB.packets;
@@ -299,7 +311,10 @@ function conversations(a: Analyzer): Record<ConvType, ConversationReport[]> {
     const proto = keyProto(key[0]);
     if (proto === 6) addOne(byType.tcp, la, lb);
     else if (proto === 17) addOne(byType.udp, la, lb);
-    addOne(keyIsIpv6(key[0]) ? byType.ipv6 : byType.ip, addrOf(key, false), addrOf(key, true));
+    // tshark taps an IPv6 conversation only for frames that carry or complete a datagram; IPv6
+    // fragments that complete nothing are left out (IPv4 fragments are counted).
+    const v6 = keyIsIpv6(key[0]);
+    if (!(v6 && proto === 255)) addOne(v6 ? byType.ipv6 : byType.ip, addrOf(key, false), addrOf(key, true));
   }
   const pairRows = (pairs: PairStats[], pick?: (p: PairStats) => boolean): ConversationReport[] =>
     pairs.filter((p) => pick === undefined || pick(p)).map((p) => row({ ...p, order: 0 }));

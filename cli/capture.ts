@@ -1,0 +1,154 @@
+/**
+ * `mpp capture`: live capture through libpcap with tcpdump's and dumpcap's options. The work is in
+ * lib/capture/live_session.ts; this file parses options and prints.
+ */
+import { Option } from "@commander-js/extra-typings";
+import type { Program } from "./main.ts";
+import { MppError } from "../lib/errors.ts";
+import { findAllDevs } from "../ffi/libpcap.ts";
+import { type AutostopSpec, formatSummary, runCaptureSession } from "../lib/capture/live_session.ts";
+import { formatForPath, type RingSpec } from "../lib/capture/rotation.ts";
+
+function positive(what: string, example: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new MppError("bad_usage", `${what} '${v}' is not a positive whole number`, `e.g. ${example}`);
+    }
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** Parses `key:value` conditions of -b and -a (dumpcap's syntax). */
+export function parseConditions(
+  list: string[],
+  allowed: readonly string[],
+  flag: string,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of list) {
+    const m = /^([a-z]+):(\d+(?:\.\d+)?)$/.exec(item);
+    if (!m || !allowed.includes(m[1])) {
+      throw new MppError(
+        "bad_usage",
+        `bad ${flag} condition '${item}'`,
+        `use ${allowed.map((a) => `${flag} ${a}:N`).join(", ")}`,
+      );
+    }
+    const n = Number(m[2]);
+    if (!(n > 0) || (m[1] !== "duration" && !Number.isInteger(n))) {
+      throw new MppError("bad_usage", `bad ${flag} condition '${item}': the value must be positive`, "");
+    }
+    out[m[1]] = n;
+  }
+  return out;
+}
+
+function listInterfaces(): void {
+  const devs = findAllDevs();
+  devs.forEach((d, i) => {
+    const flags = [
+      d.up ? "Up" : "Down",
+      d.running ? "Running" : "",
+      d.loopback ? "Loopback" : "",
+      d.wireless ? "Wireless" : "",
+    ]
+      .filter(Boolean).join(", ");
+    const addrs = d.addresses.filter((a) => a.family !== "packet").map((a) => a.addr).join(" ");
+    const desc = d.description ? ` (${d.description})` : "";
+    console.log(`${i + 1}. ${d.name}${desc} [${flags}]${addrs ? " " + addrs : ""}`);
+  });
+}
+
+export function register(program: Program): void {
+  program
+    .command("capture")
+    .description(
+      "capture live traffic through libpcap (like tcpdump/dumpcap); run as root or with CAP_NET_RAW",
+    )
+    .option("-i, --interface <name>", "interface to capture on (repeat for several)", collect, [] as string[])
+    .option("-D, --list", "list the interfaces and exit")
+    .option("-f, --filter <expr>", "capture filter in tcpdump syntax, e.g. 'udp port 53'")
+    .option("-s, --snaplen <bytes>", "bytes kept of each packet", positive("snaplen", "-s 2048"), 262144)
+    .option("--no-promisc", "do not put the interface in promiscuous mode")
+    .option("--immediate", "deliver each packet at once instead of in 100 ms blocks (use a small -s with it)")
+    .option(
+      "-B, --buffer-size <MiB>",
+      "kernel capture buffer in MiB (dumpcap's unit; tcpdump's -B is KiB)",
+      positive("buffer size", "-B 8"),
+    )
+    .addOption(
+      new Option("--tstamp-precision <p>", "time stamp precision").choices(["micro", "nano"] as const)
+        .default("micro" as const),
+    )
+    .option("-c, --count <n>", "stop after N packets", positive("count", "-c 100"))
+    .option(
+      "-a, --autostop <cond>",
+      "stop on duration:S, filesize:KB, files:N or packets:N (repeatable)",
+      collect,
+      [] as string[],
+    )
+    .option(
+      "-w, --write <file>",
+      "write packets to FILE (pcapng, or pcap for .pcap names or -F pcap); - for stdout",
+    )
+    .addOption(new Option("-F, --format <fmt>", "output file format").choices(["pcap", "pcapng"] as const))
+    .option(
+      "-b, --ring-buffer <cond>",
+      "switch files on filesize:KB, duration:S or packets:N; keep files:N (repeatable)",
+      collect,
+      [] as string[],
+    )
+    .option("-q, --quiet", "print nothing per packet")
+    .action(async (opts) => {
+      if (opts.list) {
+        listInterfaces();
+        return;
+      }
+      if (opts.interface.length === 0) {
+        const names = findAllDevs().map((d) => d.name);
+        throw new MppError("bad_usage", "no interface given", `use -i with one of: ${names.join(", ")}`);
+      }
+      const ring = parseConditions(opts.ringBuffer, ["filesize", "duration", "files", "packets"], "-b") as
+        & RingSpec
+        & {
+          filesize?: number;
+          duration?: number;
+        };
+      const auto = parseConditions(opts.autostop, ["duration", "filesize", "files", "packets"], "-a");
+      if (opts.ringBuffer.length && !opts.write) {
+        throw new MppError("bad_usage", "-b needs -w FILE", "e.g. -w out.pcapng -b filesize:1000 -b files:5");
+      }
+      if (opts.format && !opts.write) throw new MppError("bad_usage", "-F needs -w FILE", "add -w FILE");
+      const ringSpec: RingSpec | undefined = opts.ringBuffer.length
+        ? { filesizeKB: ring.filesize, durationS: ring.duration, packets: ring.packets, files: ring.files }
+        : undefined;
+      const autostop: AutostopSpec = {
+        durationS: auto.duration,
+        filesizeKB: auto.filesize,
+        files: auto.files,
+        packets: auto.packets,
+      };
+      const toStdout = opts.write === "-";
+      const printPackets = !opts.quiet && !toStdout && (!opts.write || Deno.stdout.isTerminal());
+      const result = await runCaptureSession({
+        interfaces: opts.interface,
+        filter: opts.filter,
+        snaplen: opts.snaplen,
+        promisc: opts.promisc,
+        immediate: opts.immediate ?? false,
+        bufferBytes: opts.bufferSize ? opts.bufferSize * 1024 * 1024 : undefined,
+        nanos: opts.tstampPrecision === "nano",
+        count: opts.count,
+        autostop,
+        write: opts.write
+          ? { path: opts.write, format: formatForPath(opts.write, opts.format), ring: ringSpec }
+          : undefined,
+        printPackets,
+      });
+      if (!opts.quiet || result.error) Deno.stderr.writeSync(new TextEncoder().encode(formatSummary(result)));
+      if (result.error) throw result.error;
+    });
+}
