@@ -115,6 +115,10 @@ export class PcapWriter {
   flush(): Promise<void> {
     return this.#out.flush();
   }
+  /** Hands the buffered bytes to the sink now: written when it has writeSync, queued otherwise. */
+  flushSync(): void {
+    this.#out.drain();
+  }
   close(): Promise<void> {
     return this.#out.close();
   }

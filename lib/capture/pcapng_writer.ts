@@ -187,6 +187,10 @@ export class PcapngWriter {
   flush(): Promise<void> {
     return this.#out.flush();
   }
+  /** Hands the buffered bytes to the sink now: written when it has writeSync, queued otherwise. */
+  flushSync(): void {
+    this.#out.drain();
+  }
   close(): Promise<void> {
     return this.#out.close();
   }

@@ -142,3 +142,20 @@ Deno.test("PcapWriter: a failing stream sink surfaces its error on flush", async
   await assert.rejects(w.flush(), /disk full/);
   assert.throws(() => w.closeSync(), /asynchronous sink/);
 });
+
+Deno.test("PcapWriter: flushSync makes the file complete up to the last record without closing", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".pcap" });
+  try {
+    const w = await PcapWriter.create(path, { bufferSize: 1 << 20 });
+    w.write(frame(40), 40, 1, 0);
+    assert.equal((await Deno.stat(path)).size, 0);
+    w.flushSync();
+    assert.equal((await Deno.stat(path)).size, 24 + 16 + 40);
+    assert.equal(parseAll(await Deno.readFile(path)).got.length, 1);
+    w.write(frame(40), 40, 2, 0);
+    w.closeSync();
+    assert.equal(parseAll(await Deno.readFile(path)).got.length, 2);
+  } finally {
+    await Deno.remove(path);
+  }
+});
