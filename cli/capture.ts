@@ -147,6 +147,7 @@ export function register(program: Program): void {
           ? { path: opts.write, format: formatForPath(opts.write, opts.format), ring: ringSpec }
           : undefined,
         printPackets,
+        announce: !opts.quiet,
       });
       if (!opts.quiet || result.error) Deno.stderr.writeSync(new TextEncoder().encode(formatSummary(result)));
       if (result.error) throw result.error;

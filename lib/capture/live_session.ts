@@ -27,6 +27,8 @@ export interface SessionOptions extends LiveOptions {
   /** Where packet lines go (default stdout); reports go to `report` (default stderr). */
   lines?: (s: string) => void;
   report?: (s: string) => void;
+  /** Print "listening on ..." to `report` once capturing (default true). */
+  announce?: boolean;
   /** Handle SIGINT/SIGTERM (default true). */
   signals?: boolean;
   /** Called once the interfaces are open (tests use it to start traffic). */
@@ -59,6 +61,12 @@ export async function runCaptureSession(opts: SessionOptions): Promise<SessionRe
   const report = opts.report ?? defaultReport;
   const cap = await LiveCapture.open(opts);
   for (const f of cap.interfaces) if (f.warning) report(`mpp: warning: ${f.name}: ${f.warning}\n`);
+  if (opts.announce ?? true) {
+    // Like tcpdump's "listening on" line: also tells scripts and tests that capture has started.
+    for (const f of cap.interfaces) {
+      report(`listening on ${f.name}, link-type ${f.linkType}, snapshot length ${f.snaplen} bytes\n`);
+    }
+  }
   let out: CaptureOutput | undefined;
   try {
     out = opts.write
