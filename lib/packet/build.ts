@@ -228,7 +228,8 @@ export function ipv6FragBody(offset: number, more: boolean, id: number): Uint8Ar
 /** Pseudo-header sum for the L4 checksum: IPv4 when both addresses are v4-like, else IPv6. */
 function pseudoSum(src: Ip4Like | Ip6Like, dst: Ip4Like | Ip6Like, proto: number, len: number): number {
   let sum = 0;
-  const isV6 = (a: Ip4Like | Ip6Like) => a instanceof Uint32Array || (typeof a === "string" && a.includes(":"));
+  const isV6 = (a: Ip4Like | Ip6Like) =>
+    a instanceof Uint32Array || (typeof a === "string" && a.includes(":"));
   if (isV6(src)) {
     for (const w of [...ip6(src as Ip6Like), ...ip6(dst as Ip6Like)]) sum += (w >>> 16) + (w & 0xffff);
     sum += (len >>> 16) + (len & 0xffff) + proto;
@@ -319,7 +320,9 @@ export function tcp(o: TcpOpts): Uint8Array {
   be16(seg, 14, o.window ?? 65535);
   if (o.options) seg.set(o.options, 20);
   seg.set(payload, hl);
-  if (o.src !== undefined && o.dst !== undefined) be16(seg, 16, checksum(seg, pseudoSum(o.src, o.dst, 6, seg.length)));
+  if (o.src !== undefined && o.dst !== undefined) {
+    be16(seg, 16, checksum(seg, pseudoSum(o.src, o.dst, 6, seg.length)));
+  }
   return seg;
 }
 
@@ -397,8 +400,10 @@ export function gre(o: GreOpts): Uint8Array {
   if (v1 || o.key !== undefined) flags |= 0x2000;
   if (o.seq !== undefined) flags |= 0x1000;
   if (v1 && o.ack !== undefined) flags |= 0x0080;
-  const h = new Uint8Array(4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (o.seq !== undefined ? 4 : 0) +
-    (flags & 0x0080 ? 4 : 0));
+  const h = new Uint8Array(
+    4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (o.seq !== undefined ? 4 : 0) +
+      (flags & 0x0080 ? 4 : 0),
+  );
   be16(h, 0, flags);
   be16(h, 2, o.protocol);
   let i = 4;
@@ -428,7 +433,9 @@ export function vxlan(o: { vni: number; payload: Uint8Array }): Uint8Array {
 }
 
 /** GTP-U v1 (TS 29.281); `extHeaders` are complete extension headers (length byte first, next type last). */
-export function gtpu(o: { teid: number; payload: Uint8Array; type?: number; extHeaders?: Uint8Array[] }): Uint8Array {
+export function gtpu(
+  o: { teid: number; payload: Uint8Array; type?: number; extHeaders?: Uint8Array[] },
+): Uint8Array {
   const exts = o.extHeaders ?? [];
   const optional = exts.length > 0 ? 4 : 0;
   const h = new Uint8Array(8 + optional);
@@ -441,7 +448,9 @@ export function gtpu(o: { teid: number; payload: Uint8Array; type?: number; extH
   return concat(h, body);
 }
 
-export function sll(o: { protocol: number; payload: Uint8Array; pktType?: number; arphrd?: number; addr?: Uint8Array }): Uint8Array {
+export function sll(
+  o: { protocol: number; payload: Uint8Array; pktType?: number; arphrd?: number; addr?: Uint8Array },
+): Uint8Array {
   const h = new Uint8Array(16);
   be16(h, 0, o.pktType ?? 0);
   be16(h, 2, o.arphrd ?? 1);
@@ -453,7 +462,14 @@ export function sll(o: { protocol: number; payload: Uint8Array; pktType?: number
 }
 
 export function sll2(
-  o: { protocol: number; payload: Uint8Array; ifindex?: number; pktType?: number; arphrd?: number; addr?: Uint8Array },
+  o: {
+    protocol: number;
+    payload: Uint8Array;
+    ifindex?: number;
+    pktType?: number;
+    arphrd?: number;
+    addr?: Uint8Array;
+  },
 ): Uint8Array {
   const h = new Uint8Array(20);
   be16(h, 0, o.protocol);

@@ -65,7 +65,9 @@ export function summarize(p: Packet): string {
     if (p.etherType === 0x0806) return `ARP, length ${p.origLen}${flags}`;
     if (p.hasMac && p.dstMacOff >= 0 && p.srcMacOff >= 0) {
       const et = p.etherType ? `ethertype 0x${p.etherType.toString(16).padStart(4, "0")}` : "802.3";
-      return `${formatMac(p.data, p.srcMacOff)} > ${formatMac(p.data, p.dstMacOff)}, ${et}, length ${p.origLen}${flags}`;
+      return `${formatMac(p.data, p.srcMacOff)} > ${
+        formatMac(p.data, p.dstMacOff)
+      }, ${et}, length ${p.origLen}${flags}`;
     }
     return `length ${p.origLen}${flags}`;
   }

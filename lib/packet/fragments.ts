@@ -149,7 +149,10 @@ export class FragmentReassembler {
       if (d.bytes < 0) return null;
     }
     if (this.merge(d, data, payOff, fragOff, end)) st.overlaps++;
-    if (d.total >= 0 && d.header !== null && d.ranges.length === 2 && d.ranges[0] === 0 && d.ranges[1] === d.total) {
+    if (
+      d.total >= 0 && d.header !== null && d.ranges.length === 2 && d.ranges[0] === 0 &&
+      d.ranges[1] === d.total
+    ) {
       this.remove(d);
       st.reassembled++;
       return build(d);

@@ -228,7 +228,18 @@ export abstract class NetworkDecoder {
     p.payloadWireLen = wireEnd - payOff;
     if (p.truncated || p.malformed || payOff > capEnd) return;
     const head = fragHdrOff > 0 ? fragHdrOff : payOff;
-    const frame = this.reasm.add(this.ts, p.data, payOff, capEnd - payOff, fo, more, head, l3, nhOff, p.ipProto);
+    const frame = this.reasm.add(
+      this.ts,
+      p.data,
+      payOff,
+      capEnd - payOff,
+      fo,
+      more,
+      head,
+      l3,
+      nhOff,
+      p.ipProto,
+    );
     if (frame !== null) {
       this.pendingFrame = frame;
       this.pendingL3Off = l3;
@@ -244,7 +255,9 @@ export abstract class NetworkDecoder {
       case 17:
         if (decodeUdp(p, off, capEnd, wireEnd, off >= this.untrustedBefore)) {
           if (p.dstPort === 4789 || p.srcPort === 4789) this.vxlan(p.payloadOff, p.payloadOff + p.payloadLen);
-          else if (p.dstPort === 2152 || p.srcPort === 2152) this.gtpu(p.payloadOff, p.payloadOff + p.payloadLen);
+          else if (p.dstPort === 2152 || p.srcPort === 2152) {
+            this.gtpu(p.payloadOff, p.payloadOff + p.payloadLen);
+          }
         }
         return;
       case 1:

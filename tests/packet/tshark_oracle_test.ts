@@ -1,0 +1,166 @@
+/**
+ * tshark as the oracle, frame by frame: for every corpus file, the fields tshark 4.x prints for
+ * addresses, ports, TCP header and options, ICMP/IGMP types, VLAN ids, MPLS labels and tunnel ids
+ * must equal what PacketDecoder put in the Packet. Skips visibly without tshark or the corpus.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { readCapture } from "../../lib/capture/mod.ts";
+import { PacketDecoder } from "../../lib/packet/decoder.ts";
+import { formatIpv4, formatIpv6 } from "../../lib/packet/format.ts";
+import { Layer } from "../../lib/packet/layers.ts";
+import { Packet } from "../../lib/packet/packet.ts";
+import { corpusAvailable, corpusPath, haveTool, testIf } from "../_util/corpus.ts";
+
+const FIELDS = [
+  "frame.number",
+  "frame.protocols",
+  "frame.interface_id",
+  "ip.src",
+  "ip.dst",
+  "ipv6.src",
+  "ipv6.dst",
+  "tcp.srcport",
+  "tcp.dstport",
+  "udp.srcport",
+  "udp.dstport",
+  "tcp.seq_raw",
+  "tcp.ack_raw",
+  "tcp.flags",
+  "tcp.window_size_value",
+  "tcp.options.mss_val",
+  "tcp.options.wscale.shift",
+  "tcp.options.timestamp.tsval",
+  "tcp.len",
+  "icmp.type",
+  "icmpv6.type",
+  "igmp.type",
+  "vlan.id",
+  "ieee8021ad.id",
+  "mpls.label",
+  "gre.key",
+  "gre.key.call_id",
+  "vxlan.vni",
+  "gtp.teid",
+] as const;
+
+type Row = Record<(typeof FIELDS)[number], string[]>;
+
+function tsharkRows(file: string): Row[] {
+  const args = ["-r", file, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|"];
+  for (const f of FIELDS) args.push("-e", f);
+  const r = new Deno.Command("tshark", { args, stdout: "piped", stderr: "piped" }).outputSync();
+  const err = new TextDecoder().decode(r.stderr);
+  if (/aren't valid/.test(err)) throw new Error(`tshark rejected the field list: ${err}`);
+  const out = new TextDecoder().decode(r.stdout).split("\n").filter((l) => l.length > 0);
+  const rows = out.map((line) => {
+    const cols = line.split("\t");
+    const row = {} as Row;
+    FIELDS.forEach((f, i) => row[f] = cols[i] ? cols[i].split("|") : []);
+    return row;
+  });
+  // tshark 4.0 shows pcapng custom blocks as frames of their own (no interface, only "data");
+  // the capture reader skips them, as they carry no packet.
+  return rows.filter((r) => !(r["frame.protocols"][0] === "data" && r["frame.interface_id"].length === 0));
+}
+
+const ICMP_ERRORS = [3, 4, 5, 11, 12];
+
+function firstNum(v: string[]): number {
+  return v.length === 0 ? -1 : Number(v[0]);
+}
+
+/** Compares one decoded packet with tshark's row; returns the differences as text. */
+function compare(p: Packet, t: Row): string[] {
+  const d: string[] = [];
+  const eq = (what: string, got: unknown, want: unknown) => {
+    if (String(got) !== String(want)) d.push(`${what}: mpp ${got}, tshark ${want}`);
+  };
+  // ICMP errors quote the offending IP header: tshark prints its fields too (but io,phs does not
+  // count them as layers); mpp leaves the quote as ICMP payload, so compare with the last IP
+  // before it and skip the quoted transport.
+  const quoted = p.ipProto === 1 && !p.isFragment && ICMP_ERRORS.includes(p.icmpType) ? 1 : 0;
+  const ips4 = t["ip.src"].length - quoted;
+  const ips6 = t["ipv6.src"].length;
+  if (p.ipVersion === 4) {
+    eq("ip.src", formatIpv4(p.src[0]), t["ip.src"][ips4 - 1]);
+    eq("ip.dst", formatIpv4(p.dst[0]), t["ip.dst"][ips4 - 1]);
+  } else if (p.ipVersion === 6) {
+    eq("ipv6.src", formatIpv6(p.src), t["ipv6.src"][ips6 - 1]);
+    eq("ipv6.dst", formatIpv6(p.dst), t["ipv6.dst"][ips6 - 1]);
+  } else eq("ip layers", 0, ips4 + ips6);
+  if (p.tunnel !== 0 && p.outerIpVersion === 4) eq("outer ip.src", formatIpv4(p.outerSrc[0]), t["ip.src"][0]);
+  const hasTcp = p.layers.subarray(0, p.depth).includes(Layer.TCP);
+  const hasUdp = p.layers.subarray(0, p.depth).includes(Layer.UDP);
+  if (hasTcp && !p.truncated) {
+    eq("tcp.srcport", p.srcPort, t["tcp.srcport"][0]);
+    eq("tcp.dstport", p.dstPort, t["tcp.dstport"][0]);
+    eq("tcp.seq_raw", p.tcpSeq, t["tcp.seq_raw"][0]);
+    eq("tcp.ack_raw", p.tcpAck, t["tcp.ack_raw"][0]);
+    eq("tcp.flags", p.tcpFlags, firstNum(t["tcp.flags"]) & 0xff);
+    eq("tcp.window", p.tcpWindow, t["tcp.window_size_value"][0]);
+    eq("tcp.mss", p.tcpMss, firstNum(t["tcp.options.mss_val"]));
+    eq("tcp.wscale", p.tcpWscale, firstNum(t["tcp.options.wscale.shift"]));
+    eq("tcp.tsval", p.tcpTsVal, firstNum(t["tcp.options.timestamp.tsval"]));
+    eq("tcp.len", p.payloadWireLen, t["tcp.len"][0]);
+  } else if (!hasTcp && !quoted) eq("tcp present", false, t["tcp.srcport"].length > 0);
+  if (hasUdp && p.tunnel === 0) {
+    eq("udp.srcport", p.srcPort, t["udp.srcport"][0]);
+    eq("udp.dstport", p.dstPort, t["udp.dstport"][0]);
+  } else if (hasUdp) {
+    // Inner transport after a UDP tunnel: the outer ports were reset with the inner IP.
+    eq("udp.srcport (outer)", true, t["udp.srcport"].length > 0);
+  } else if (!quoted) eq("udp present", false, t["udp.srcport"].length > 0);
+  eq("icmp.type", p.ipProto === 1 && !p.isFragment ? p.icmpType : -1, firstNum(t["icmp.type"]));
+  eq("icmpv6.type", p.ipProto === 58 && !p.isFragment ? p.icmpType : -1, firstNum(t["icmpv6.type"]));
+  eq("igmp.type", p.igmpType, firstNum(t["igmp.type"]));
+  const vlans = [...t["ieee8021ad.id"], ...t["vlan.id"]].slice(0, 4).join(",");
+  eq("vlan ids", Array.from(p.vlanIds.subarray(0, p.vlanCount)).join(","), vlans);
+  eq("mpls.label", p.mplsCount > 0 ? p.mplsLabel : -1, firstNum(t["mpls.label"]));
+  const tid = t["vxlan.vni"][0] ?? t["gtp.teid"][0] ?? t["gre.key"][0] ?? t["gre.key.call_id"][0];
+  if (tid !== undefined) eq("tunnel id", p.tunnelId, Number(tid));
+  return d;
+}
+
+const haveTshark = haveTool("tshark");
+const EXPECTED: Record<string, { packets: number }> = corpusAvailable
+  ? JSON.parse(readFileSync(corpusPath("expected.json"), "utf8")).files
+  : {};
+const FILES = Object.keys(EXPECTED);
+const FILE_PACKETS: Record<string, number> = Object.fromEntries(FILES.map((f) => [f, EXPECTED[f].packets]));
+
+testIf(
+  corpusAvailable && haveTshark,
+  "needs the corpus and tshark",
+  "packet decoder: fields equal tshark's, frame by frame",
+  async () => {
+    const problems: string[] = [];
+    let compared = 0;
+    for (const name of FILES.sort()) {
+      const rows = tsharkRows(corpusPath(name));
+      const dec = new PacketDecoder();
+      const p = new Packet();
+      let i = 0;
+      if (rows.length === 0 && FILE_PACKETS[name] > 0) problems.push(`${name}: tshark printed no rows`);
+      // Damaged files: the reader reports the damage as issues; the frames before it are compared.
+      const r = await readCapture(corpusPath(name), (rec) => {
+        dec.decode(rec, p);
+        const t = rows[i++];
+        if (t === undefined) return;
+        compared++;
+        for (const x of compare(p, t)) problems.push(`${name} #${i}: ${x}`);
+      }).catch((e) => e as Error);
+      if (r instanceof Error && !/corrupt|truncat|damag/i.test(r.message)) {
+        problems.push(
+          `${name}: ${r.message}`,
+        );
+      }
+      for (const issue of r instanceof Error ? [] : r.issues) {
+        if (/sink|callback|threw/i.test(issue.message)) problems.push(`${name}: ${issue.message}`);
+      }
+    }
+    if (Deno.env.get("MPP_DEBUG")) console.log(compared, problems.length);
+    assert.ok(compared > 3000, `only ${compared} frames compared`);
+    assert.deepEqual(problems.slice(0, 40), []);
+  },
+);
