@@ -181,22 +181,25 @@ async function readStream(
   }
   try {
     while (!parser.stopped) {
-      const { value, done } = await source.read();
-      if (done) break;
-      parser.push(value);
+      let chunk: Uint8Array;
+      try {
+        const r = await source.read();
+        if (r.done) break;
+        chunk = r.value;
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        if (!compressed) throw new MppError("io", `read failed: ${msg}`, "check the input", { cause: e });
+        // A damaged or cut gzip stream: keep what was decoded, say where it broke.
+        parser.fail(
+          parser.bytesConsumed,
+          `gzip stream damaged or cut short after ${parser.bytesConsumed} decompressed bytes (${msg})`,
+        );
+        break;
+      }
+      // Outside the read's try: an error thrown by the record sink is the caller's, passed on as is.
+      parser.push(chunk);
       progress?.(bytesRead, total);
     }
-  } catch (e) {
-    if (!compressed) {
-      throw new MppError("io", `read failed: ${(e as Error).message}`, "check the input", { cause: e });
-    }
-    // A damaged or cut gzip stream: keep what was decoded, say where it broke.
-    parser.fail(
-      parser.bytesConsumed,
-      `gzip stream damaged or cut short after ${parser.bytesConsumed} decompressed bytes (${
-        (e as Error).message
-      })`,
-    );
   } finally {
     await source.cancel().catch(() => {});
   }

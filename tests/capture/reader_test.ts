@@ -233,3 +233,19 @@ Deno.test("readCapture: a named pipe is read to its end; its size is unknown to 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("readCapture: an error thrown by the sink reaches the caller unchanged (plain and gzip)", async () => {
+  for (const [name, bytes] of [["s.pcap", pcap], ["s.pcap.gz", await gzip(pcap)]] as const) {
+    await withTemp(name, bytes, async (path) => {
+      let n = 0;
+      const boom = new Error("sink gave up");
+      await assert.rejects(
+        readCapture(path, () => {
+          if (++n === 1500) throw boom;
+        }, { chunkSize: 4096 }),
+        (e: unknown) => e === boom,
+      );
+      assert.equal(n, 1500);
+    });
+  }
+});
