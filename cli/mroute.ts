@@ -30,9 +30,10 @@ function tableId(v: string | undefined): number {
 }
 
 async function socketPath(o: ClientOpts): Promise<string> {
+  const table = tableId(o.table);
   if (o.socket) return o.socket;
   const { defaultSocket } = await import("../lib/mroute/paths.ts");
-  return defaultSocket(tableId(o.table));
+  return defaultSocket(table);
 }
 
 async function call(o: ClientOpts, cmd: string, args: unknown): Promise<unknown> {
