@@ -218,7 +218,7 @@ export class DecoderRegistry {
   }
 
   /** A new per-flow classifier (the flow table makes one for each new flow). */
-  classifier(carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS, replay = false): FlowClassifier {
+  classifier(carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS, replay = true): FlowClassifier {
     return new FlowClassifier(this, carrier, maxPackets, replay);
   }
 }
@@ -283,8 +283,8 @@ export class FlowClassifier {
    * settled the flow (those the flow table could not decode yet), and what each of them decoded
    * to. Use `primedState` instead of `decoder.createState()` so stream statistics (RTP sequence,
    * DNS response times) include the first packets; count `replayed` under their packet types.
-   * Only with `replay` on (off by default: the flow table keeps its own pending frames); without
-   * it `primedState` is a fresh state and `replayed` stays empty.
+   * With `replay` off (on by default) nothing is kept: `primedState` is a fresh state and
+   * `replayed` stays empty.
    */
   primedState: unknown = undefined;
   replayed: ReplayedPacket[] = [];
@@ -297,7 +297,7 @@ export class FlowClassifier {
   private readonly strong: number[];
   private readonly best: (Probe | null)[];
 
-  constructor(registry: DecoderRegistry, carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS, replay = false) {
+  constructor(registry: DecoderRegistry, carrier: Carrier, maxPackets = DEFAULT_MAX_PACKETS, replay = true) {
     this.registry = registry;
     this.kept = replay ? [] : null;
     this.carrier = carrier;
