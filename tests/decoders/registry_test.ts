@@ -148,6 +148,12 @@ Deno.test("registry: RTP settles on the second packet in sequence; unknown after
   assert.ok(c.settled);
   assert.equal(c.decoder!.phsName, "rtp");
   assert.equal(c.evidence, "payload");
+  // Replay is on by default: the flow table relies on it for the packets it held back.
+  assert.equal(c.replayed.length, 1);
+  const off = r.classifier("udp", undefined, false);
+  off.offer(fakePacket(rtp(1)));
+  off.offer(fakePacket(rtp(2)));
+  assert.equal(off.replayed.length, 0);
   const noise = r.classifier("udp", 5);
   const junk = fakePacket(new Uint8Array([0x00, 0xff, 0x13, 0x37, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
   for (let i = 0; i < 4; i++) noise.offer(junk);
