@@ -182,7 +182,7 @@ export class PacketDecoder extends NetworkDecoder {
       case 0x0806:
       case 0x8035: // RARP: tshark's arp dissector handles it too
         p.pushLayer(Layer.ARP);
-        if (off + 8 > this.end) return this.short();
+        if (off + 8 > this.end || off + 8 + 2 * (b[off + 4] + b[off + 5]) > this.end) return this.short();
         return this.rest(off);
       case 0x8847:
       case 0x8848:
@@ -207,7 +207,7 @@ export class PacketDecoder extends NetworkDecoder {
       off += 4;
       if ((b[off - 2] & 1) !== 0) break;
     }
-    if (off >= this.end) return this.rest(off);
+    if (off >= this.end) return this.short();
     const nibble = b[off] >> 4;
     if (nibble === 4) return this.ipv4(off);
     if (nibble === 6) return this.ipv6(off);
