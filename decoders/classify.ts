@@ -25,6 +25,8 @@ export const ETHERTYPE_CONFIDENCE = 0.9;
 export const DEFAULT_MAX_PACKETS = 8;
 /** Payload bytes kept per probed packet for the replay after settling. */
 export const KEEP_BYTES = 2048;
+/** Payload bytes kept per flow in all. */
+export const KEEP_BYTES_PER_FLOW = 4096;
 
 /** A packet probed before the flow settled, decoded afterwards by the chosen decoder. */
 export interface ReplayedPacket {
@@ -116,6 +118,7 @@ export class FlowClassifier {
   primedState: unknown = undefined;
   replayed: ReplayedPacket[] = [];
   private kept: KeptPacket[] | null;
+  private keptBytes = 0;
   private readonly registry: DecoderRegistry;
   private readonly decoders: Decoder[];
   private readonly states: unknown[];
@@ -188,9 +191,18 @@ export class FlowClassifier {
     else this.keep(p);
   }
 
+  /** Packets kept so far for the replay (the flow table aligns its own bookkeeping on it). */
+  get keptCount(): number {
+    return this.kept === null ? 0 : this.kept.length;
+  }
+
   private keep(p: Packet): void {
     if (this.kept === null || p.payloadOff < 0) return;
     const n = Math.min(p.payloadLen, KEEP_BYTES);
+    // Bounded per flow: thousands of new TCP flows that never classify must not each copy
+    // maxPackets full segments (that was 180 MB of copies per million packets).
+    if (this.keptBytes + n > KEEP_BYTES_PER_FLOW) return;
+    this.keptBytes += n;
     this.kept.push({
       payload: p.data.slice(p.payloadOff, p.payloadOff + n),
       wireLen: Math.max(p.payloadWireLen, p.payloadLen),

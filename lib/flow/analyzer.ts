@@ -147,11 +147,52 @@ export class Analyzer {
 
     const leaf = this.phs.add(p, 0);
     if (flow !== null && p.payloadLen > 0 && !p.isFragment) this.application(flow, p, t, leaf);
-    if (p.hasMac && p.srcMacOff >= 0 && p.dstMacOff >= 0) {
-      this.ethPairs.add(macNumber(p.data, p.srcMacOff), macNumber(p.data, p.dstMacOff), p.origLen, t);
-    }
+    if (p.hasMac && p.srcMacOff >= 0 && p.dstMacOff >= 0) this.countEth(p, flow, kb.srcIsA, t);
     if (p.tunnel !== 0 && p.outerIpVersion !== 0) this.addOuter(p, t);
     if (this.io !== null) this.io.add(t, p.origLen);
+  }
+
+  /**
+   * Ethernet conversations. A flow's frames nearly always carry the same MAC pair per direction,
+   * so each flow caches, per direction, the 12 MAC bytes (three int32 words) with their PairStats;
+   * only a change of MACs costs a table lookup.
+   */
+  private countEth(p: Packet, flow: Flow | null, fromA: boolean, t: number): void {
+    const b = p.data, s = p.srcMacOff, d = p.dstMacOff;
+    const w0 = (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3];
+    const w1 = (b[s + 4] << 24) | (b[s + 5] << 16) | (b[d] << 8) | b[d + 1];
+    const w2 = (b[d + 2] << 24) | (b[d + 3] << 16) | (b[d + 4] << 8) | b[d + 5];
+    const o = fromA ? 0 : 3;
+    if (flow !== null) {
+      const c = flow.ethCache;
+      const ps = fromA ? flow.ethPairA : flow.ethPairB;
+      if (c !== null && ps !== null && c[o] === w0 && c[o + 1] === w1 && c[o + 2] === w2) {
+        if ((fromA ? flow.ethAIsPairA : flow.ethBIsPairA)) {
+          ps.aToBPackets++;
+          ps.aToBBytes += p.origLen;
+        } else {
+          ps.bToAPackets++;
+          ps.bToABytes += p.origLen;
+        }
+        if (t > ps.last) ps.last = t;
+        return;
+      }
+    }
+    const src = macNumber(b, s);
+    const ps = this.ethPairs.add(src, macNumber(b, d), p.origLen, t);
+    if (flow !== null && ps !== null) {
+      const c = flow.ethCache ??= new Int32Array(6);
+      c[o] = w0;
+      c[o + 1] = w1;
+      c[o + 2] = w2;
+      if (fromA) {
+        flow.ethPairA = ps;
+        flow.ethAIsPairA = ps.aKey === src;
+      } else {
+        flow.ethPairB = ps;
+        flow.ethBIsPairA = ps.aKey === src;
+      }
+    }
   }
 
   /** Settles every flow still being classified (end of input) and decodes what it held back. */
@@ -169,9 +210,11 @@ export class Analyzer {
     if (dec === null) {
       const c = flow.classifier;
       if (c === null) return;
+      const kept = c.keptCount;
       c.offer(p);
       if (!c.settled) {
-        (flow.pending ??= new PendingFrames()).keep(p, t, leaf);
+        // Track exactly the frames the classifier kept for its replay.
+        if (c.keptCount > kept) (flow.pending ??= new PendingFrames()).keep(t, leaf);
         return;
       }
       dec = this.settle(flow, c);
@@ -192,7 +235,7 @@ export class Analyzer {
     if (app !== undefined) this.phs.addApp(leaf, app, p.origLen);
   }
 
-  /** Records the classifier's verdict on the flow and replays the frames it held back. */
+  /** Records the classifier's verdict on the flow and counts the frames it held back. */
   private settle(flow: Flow, c: FlowClassifier): Decoder | null {
     flow.classifier = null;
     const pending = flow.pending;
@@ -200,15 +243,25 @@ export class Analyzer {
     const r = c.result;
     if (r === null) return null;
     const dec = flow.decoder = r.decoder;
-    flow.decoderState = dec.createState();
+    flow.decoderState = c.primedState ?? dec.createState();
     flow.evidence = r.evidence;
     flow.evidenceDetail = r.detail;
     flow.confidence = r.confidence;
     flow.encoding = new TimingStats();
-    if (pending !== null) {
-      for (let i = 0; i < pending.packets.length; i++) {
-        this.decodeApp(flow, dec, pending.packets[i], pending.times[i], pending.phsNodes[i]);
+    const app = this.appLayerOf.get(dec);
+    const replayed = c.replayed;
+    // The classifier kept exactly the frames this flow held back, in the same order.
+    const n = pending === null ? 0 : Math.min(pending.times.length, replayed.length);
+    for (let i = 0; i < n; i++) {
+      const rp = replayed[i];
+      if (rp.type < 0) {
+        flow.malformed++;
+        continue;
       }
+      const t = pending!.times[i];
+      flow.encoding.add(t, rp.origLen);
+      flow.typeStats(rp.type).add(t, rp.origLen);
+      if (app !== undefined) this.phs.addApp(pending!.phsNodes[i], app, rp.origLen);
     }
     return dec;
   }
@@ -235,8 +288,7 @@ export class Analyzer {
       carrier = "ether";
       f.etherType = p.etherType;
     }
-    // The flow table replays held-back frames itself (pending.ts), so the classifier need not.
-    if (carrier !== null) f.classifier = this.registry.classifier(carrier, undefined, false);
+    if (carrier !== null) f.classifier = this.registry.classifier(carrier);
     f.trafficType = trafficType(p);
     return f;
   }

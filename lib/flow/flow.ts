@@ -3,6 +3,7 @@ import type { FlowClassifier } from "../../decoders/registry.ts";
 import { TimingStats } from "./timing.ts";
 import type { TcpConn } from "./tcp_conn.ts";
 import type { PendingFrames } from "./pending.ts";
+import type { PairStats } from "./pair_table.ts";
 
 /** Unicast, multicast or broadcast, judged from the destination of the flow's first packet. */
 export const TrafficType = { UNICAST: 0, MULTICAST: 1, BROADCAST: 2 } as const;
@@ -63,6 +64,12 @@ export class Flow {
   packetTypes: (TimingStats | undefined)[] = [];
   /** Packets the chosen decoder could not parse. */
   malformed = 0;
+  /** Per direction, the MAC pair this flow's frames carried last (see Analyzer.countEth). */
+  ethCache: Int32Array | null = null;
+  ethPairA: PairStats | null = null;
+  ethPairB: PairStats | null = null;
+  ethAIsPairA = false;
+  ethBIsPairA = false;
   /** Non-IP flows: the EtherType. IP flows: the transport name is derived from the key. */
   etherType = 0;
 

@@ -32,7 +32,8 @@ export class PairTable {
   /** Pairs refused because maxPairs was reached (memory stays bounded on hostile input). */
   dropped = 0;
 
-  add(src: number, dst: number, bytes: number, t: number): void {
+  /** Counts one frame; returns its pair (null when the table is full). */
+  add(src: number, dst: number, bytes: number, t: number): PairStats | null {
     const lo = src < dst ? src : dst, hi = src < dst ? dst : src;
     let inner = this.map.get(lo);
     if (inner === undefined) this.map.set(lo, inner = new Map());
@@ -40,7 +41,7 @@ export class PairTable {
     if (s === undefined) {
       if (this.pairs.length >= this.maxPairs) {
         this.dropped++;
-        return;
+        return null;
       }
       s = new PairStats(this.label(src), this.label(dst), t, src);
       inner.set(hi, s);
@@ -54,6 +55,7 @@ export class PairTable {
       s.bToABytes += bytes;
     }
     if (t > s.last) s.last = t;
+    return s;
   }
 }
 
