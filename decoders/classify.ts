@@ -26,7 +26,7 @@ export const DEFAULT_MAX_PACKETS = 8;
 /** Payload bytes kept per probed packet for the replay after settling. */
 export const KEEP_BYTES = 2048;
 /** Payload bytes kept per flow in all. */
-export const KEEP_BYTES_PER_FLOW = 4096;
+export const KEEP_BYTES_PER_FLOW = 2048;
 
 /** A packet probed before the flow settled, decoded afterwards by the chosen decoder. */
 export interface ReplayedPacket {

@@ -23,7 +23,12 @@ export interface AnalyzerOptions {
   ioInterval?: number;
   /** Frame filter (e.g. a compiled BPF program); frames it rejects are not analysed at all. */
   filter?: (data: Uint8Array, origLen: number, linkType: number) => boolean;
+  /** Called for every TCP segment of a flow after its state update (stream reassembly, lib/tcp). */
+  tcpHook?: TcpSegmentHook;
 }
+
+/** Receives every TCP segment in arrival order; `p` is only valid during the call. */
+export type TcpSegmentHook = (flow: Flow, p: Packet, fromOrig: boolean, t: number) => void;
 
 /**
  * The offline pipeline after the reader: decode each frame into one reused Packet, find its flow,
@@ -45,6 +50,7 @@ export class Analyzer {
   private readonly kb = new KeyBuilder();
   private lastT = 0;
   private readonly filter: AnalyzerOptions["filter"];
+  private readonly tcpHook: TcpSegmentHook | null;
   private readonly appLayerOf = new Map<Decoder, number>();
   private readonly outerV6 = new Map<string, number>();
   private readonly outerV6Labels: string[] = [];
@@ -71,6 +77,7 @@ export class Analyzer {
     for (const rule of opts.decodeAs ?? []) this.registry.decodeAs(rule);
     this.io = opts.ioInterval && opts.ioInterval > 0 ? new IoStat(opts.ioInterval) : null;
     this.filter = opts.filter;
+    this.tcpHook = opts.tcpHook ?? null;
     this.outerPairs = new PairTable((n) =>
       n < 0x100000000 ? formatIpv4(n) : this.outerV6Labels[n - 0x100000000]
     );
@@ -141,7 +148,9 @@ export class Analyzer {
       flow.lastNsec = p.tsNsec;
       flow.timing.add(t, p.origLen);
       if (flow.tcp !== null && p.l4Off >= 0) {
-        flow.tcp.update(fromA === flow.origIsA, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
+        const fromOrig = fromA === flow.origIsA;
+        flow.tcp.update(fromOrig, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
+        if (this.tcpHook !== null) this.tcpHook(flow, p, fromOrig, t);
       }
     } else this.unkeyed++;
 

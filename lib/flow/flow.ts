@@ -47,6 +47,8 @@ export class Flow {
   /** Flow level (= transport level: a flow is one 5-tuple) timing. */
   readonly timing: TimingStats = new TimingStats();
   tcp: TcpConn | null = null;
+  /** Stream reassembly state of a TCP flow, owned by lib/tcp (null until it attaches one). */
+  tcpStreams: unknown = null;
 
   // --- encoding level ---
   /** The classifier is dropped once settled; unknown after it gives up. */
