@@ -18,6 +18,12 @@ export interface GenOptions {
   rtpStreams?: number;
   /** Start time, epoch seconds. */
   startSec?: number;
+  /** Shares of RTP, DNS and PTP frames (the rest is TCP); defaults 0.14, 0.006, 0.004. */
+  rtpShare?: number;
+  dnsShare?: number;
+  ptpShare?: number;
+  /** Mean gap between frames in ns (default 9,000: about 110k frames/s). */
+  meanGapNs?: number;
 }
 
 export type FrameSink = (frame: Uint8Array, tsSec: number, tsNsec: number) => void;
@@ -192,12 +198,16 @@ export function generate(opts: GenOptions, sink: FrameSink): void {
   const dnsPending: { e: Endpoints; sport: number; id: number; name: number }[] = [];
   const payload = new Uint8Array(1500);
   let rtpNext = 0;
+  const pRtp = opts.rtpShare ?? 0.14;
+  const pDns = pRtp + (opts.dnsShare ?? 0.006);
+  const pPtp = pDns + (opts.ptpShare ?? 0.004);
 
   let emitted = 0;
+  const gap = opts.meanGapNs ?? 9000;
   const emit = (fr: Uint8Array) => {
     if (emitted++ >= opts.packets) return;
     sink(fr, sec, nsec);
-    nsec += 2000 + Math.floor(rnd() * 14000);
+    nsec += Math.floor(gap * (0.2 + 1.6 * rnd()));
     if (nsec >= 1e9) {
       sec++;
       nsec -= 1e9;
@@ -206,7 +216,7 @@ export function generate(opts: GenOptions, sink: FrameSink): void {
 
   for (let n = 0; n < opts.packets;) {
     const r = rnd();
-    if (r < 0.14) {
+    if (r < pRtp) {
       const s = rtp[rtpNext];
       rtpNext = (rtpNext + 1) % nRtp;
       payload[0] = 0x80, payload[1] = 0; // V=2, PT 0 (PCMU)
@@ -226,7 +236,7 @@ export function generate(opts: GenOptions, sink: FrameSink): void {
       if (rnd() < 0.002) s.seq = (s.seq + 1) & 0xffff;
       emit(frame(f, s.e, false, 17, s.sport, s.dport, null, payload, 172));
       n++;
-    } else if (r < 0.146) {
+    } else if (r < pDns) {
       if (dnsPending.length > 0 && rnd() < 0.5) {
         const q = dnsPending.shift()!;
         const len = dnsMessage(payload, q.id, q.name, true, enc);
@@ -244,7 +254,7 @@ export function generate(opts: GenOptions, sink: FrameSink): void {
         dnsPending.push(q);
       }
       n++;
-    } else if (r < 0.15) {
+    } else if (r < pPtp) {
       // PTP two-step: Sync (319) then Follow_Up (320), alternating UDP and Ethernet transport.
       const l2 = (ptpSeq & 1) === 1;
       for (const type of [0, 8]) {

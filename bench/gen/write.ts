@@ -13,7 +13,18 @@ export async function writeGenerated(path: string, packets: number, seed = 1, sm
     })
     : await PcapWriter.create(path, { linkType: 1, precision: "ns" });
   generate(
-    { packets, seed, tcpSlots: small ? 12 : undefined, rtpStreams: small ? 4 : undefined },
+    small
+      ? {
+        packets,
+        seed,
+        tcpSlots: 6,
+        rtpStreams: 3,
+        rtpShare: 0.45,
+        dnsShare: 0.04,
+        ptpShare: 0.06,
+        meanGapNs: 3_000_000,
+      }
+      : { packets, seed },
     (fr, s, ns) => w.write(fr, fr.length, s, ns, 0),
   );
   await w.close();
