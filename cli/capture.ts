@@ -8,6 +8,9 @@ import { MppError } from "../lib/errors.ts";
 import { findAllDevs } from "../ffi/libpcap.ts";
 import { type AutostopSpec, formatSummary, runCaptureSession } from "../lib/capture/live_session.ts";
 import { formatForPath, type RingSpec } from "../lib/capture/rotation.ts";
+import { Analyzer } from "../lib/flow/analyzer.ts";
+import { buildReport } from "../lib/flow/report.ts";
+import { renderTree } from "./render/tree.ts";
 
 function positive(what: string, example: string) {
   return (v: string): number => {
@@ -102,6 +105,8 @@ export function register(program: Program): void {
       [] as string[],
     )
     .option("-q, --quiet", "print nothing per packet")
+    .option("--flows", "show the flow hierarchy table, refreshed every second, instead of packet lines")
+    .option("--top <n>", "flows shown by --flows", positive("--top", "--top 20"), 20)
     .action(async (opts) => {
       if (opts.list) {
         listInterfaces();
@@ -132,7 +137,18 @@ export function register(program: Program): void {
         packets: auto.packets,
       };
       const toStdout = opts.write === "-";
-      const printPackets = !opts.quiet && !toStdout && (!opts.write || Deno.stdout.isTerminal());
+      const flows = opts.flows && !toStdout ? new Analyzer() : undefined;
+      const printPackets = !flows && !opts.quiet && !toStdout && (!opts.write || Deno.stdout.isTerminal());
+      const tty = Deno.stdout.isTerminal();
+      const draw = (final: boolean) => {
+        if (!flows) return;
+        if (final) flows.finish();
+        const text = renderTree(buildReport(flows, { top: opts.top, sort: "frames", files: [] }));
+        // On a terminal, redraw in place; otherwise print one table per second.
+        Deno.stdout.writeSync(
+          new TextEncoder().encode((tty ? "\x1b[H\x1b[2J" : "") + text + (tty ? "" : "\n")),
+        );
+      };
       const result = await runCaptureSession({
         interfaces: opts.interface,
         filter: opts.filter,
@@ -148,7 +164,10 @@ export function register(program: Program): void {
           : undefined,
         printPackets,
         announce: !opts.quiet,
+        records: flows ? (rec) => flows.record(rec) : undefined,
+        everySecond: flows ? () => draw(false) : undefined,
       });
+      if (flows) draw(true);
       if (!opts.quiet || result.error) Deno.stderr.writeSync(new TextEncoder().encode(formatSummary(result)));
       if (result.error) throw result.error;
     });

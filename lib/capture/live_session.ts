@@ -31,6 +31,10 @@ export interface SessionOptions extends LiveOptions {
   announce?: boolean;
   /** Handle SIGINT/SIGTERM (default true). */
   signals?: boolean;
+  /** Also hand every record to this sink (e.g. lib/flow's Analyzer for --flows); `rec` is reused. */
+  records?: (rec: CaptureRecord) => void;
+  /** Called about once a second (e.g. to redraw the flow table). */
+  everySecond?: () => void;
   /** Called once the interfaces are open (tests use it to start traffic). */
   onReady?: (cap: LiveCapture) => void;
 }
@@ -125,7 +129,7 @@ export async function runCaptureSession(opts: SessionOptions): Promise<SessionRe
       }
       if (auto.files && out.fileCount > auto.files) stopFor("files");
     }
-    if (opts.printPackets) {
+    if (opts.printPackets || opts.records) {
       const nanos = cap.interfaces[ifIndex].nanos;
       rec.data = buf.subarray(off, off + caplen);
       rec.origLen = origLen;
@@ -133,12 +137,22 @@ export async function runCaptureSession(opts: SessionOptions): Promise<SessionRe
       rec.tsNsec = nanos ? f : f * 1000;
       rec.linkType = cap.interfaces[ifIndex].linkType;
       rec.interfaceId = ifIndex;
+      rec.index = packets - 1;
+      opts.records?.(rec);
+    }
+    if (opts.printPackets) {
+      const nanos = cap.interfaces[ifIndex].nanos;
       decoder.decode(rec, pkt);
       const frac = nanos ? String(f).padStart(9, "0") : String(f).padStart(6, "0");
       lines(`${clock(s, frac, tz)} ${multi ? names[ifIndex] + " " : ""}${summarize(pkt)}\n`);
     }
   };
+  let lastSecond = performance.now();
   const tick = () => {
+    if (opts.everySecond && performance.now() - lastSecond >= 1000) {
+      lastSecond = performance.now();
+      opts.everySecond();
+    }
     if (auto.durationS && performance.now() - started >= auto.durationS * 1000) stopFor("duration");
     if (out && !error) {
       try {

@@ -170,3 +170,17 @@ testIf(ready, why, "bad interface and bad filter are clear errors", async () => 
     assert.match(err, re);
   }
 });
+
+testIf(ready, why, "--flows prints the flow hierarchy table every second and at the end", async () => {
+  await using net = makeNet();
+  const cap = await startCapture(net.a, ["-i", net.ifA, "-f", "udp", "--flows", "-a", "duration:2"]);
+  udpSend(net.b, net.addrA, 9000, 40, 120);
+  assert.equal((await cap.done).code, 0, cap.stderr());
+  const out = cap.stdout();
+  const tables = out.split("Flow / transport / encoding / packet type").length - 1;
+  assert.ok(tables >= 2, `expected a table per second and a final one, got ${tables}:\n${out}`);
+  const last = out.slice(out.lastIndexOf("frames,") - 10);
+  assert.match(last, /\b40 frames\b/);
+  assert.ok(last.includes(net.addrB) && last.includes(`${net.addrA}:9000`), last);
+  assert.match(last, /UDP/);
+});
