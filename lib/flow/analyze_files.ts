@@ -37,9 +37,11 @@ export async function analyzeFiles(
         onProgress: opts.onProgress ? (done, total) => opts.onProgress!(name, done, total) : undefined,
       });
       for (const issue of r.issues) {
-        warnings.push(
-          `${name}: ${issue.message}` + (issue.fatal ? ` (kept the ${r.records} frames read before it)` : ""),
-        );
+        // The reader's message may already say how many packets came before a fatal problem.
+        const kept = issue.fatal && !/read\)$/.test(issue.message)
+          ? ` (kept the ${r.records} frames read before it)`
+          : "";
+        warnings.push(`${name}: ${issue.message}${kept}`);
       }
       files.push({
         path: name,
