@@ -130,8 +130,19 @@ export class Packet {
     this.ipHdrLen = 0;
     this.ipTotalLen = 0;
     this.ttl = 0;
-    this.src.fill(0);
-    this.dst.fill(0);
+    // Element stores: TypedArray.fill costs a builtin call per array, a third of reset's time.
+    const s = this.src;
+    const d = this.dst;
+    s[0] =
+      s[1] =
+      s[2] =
+      s[3] =
+        0;
+    d[0] =
+      d[1] =
+      d[2] =
+      d[3] =
+        0;
     this.isFragment = false;
     this.reassembled = false;
     this.tunnel = 0;
