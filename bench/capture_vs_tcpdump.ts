@@ -7,11 +7,14 @@
  * highest rate each sustained with zero kernel drops and every received packet written.
  *
  *   deno run -A bench/capture_vs_tcpdump.ts [--rates 50000,100000,...] [--seconds 2] [--size 64]
+ *   deno run -A bench/capture_vs_tcpdump.ts --main-thread   (no root: the main thread's cost per packet)
  *
  * Needs root, ip, cc, tcpdump, GNU time. Both tools write pcap (.pcap) so the work is the same.
  */
 import { parseArgs } from "node:util";
 import { readCapture } from "../lib/capture/mod.ts";
+import { createRing, RingReader, RingWriter } from "../lib/capture/live_ring.ts";
+import { CaptureOutput } from "../lib/capture/rotation.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -19,6 +22,7 @@ const { values } = parseArgs({
     rates: { type: "string", default: "25000,50000,100000,150000,200000,300000,400000,600000" },
     seconds: { type: "string", default: "2" },
     size: { type: "string", default: "32" },
+    "main-thread": { type: "boolean", default: false },
   },
 });
 const rates = values.rates.split(",").map(Number);
@@ -114,7 +118,55 @@ async function trial(
   return { sent, written, ...parseStats(tool, err), cpu: cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN };
 }
 
-if (import.meta.main) {
+/**
+ * The main thread's share per packet: reading records from the ring and writing them with
+ * CaptureOutput (pcap, pcapng) to a temp file, on 200k synthetic 74-byte frames per round.
+ */
+function mainThreadCost(): void {
+  const { ctrl, data } = createRing(64 << 20);
+  const w = new RingWriter(ctrl, data);
+  const r = new RingReader(ctrl, data);
+  const N = 200000, len = 74, rounds = 10;
+  const fill = () => {
+    const at = w.reserve(16 + N * (16 + len));
+    const dv = new DataView(w.data.buffer);
+    let o = at + 16;
+    for (let i = 0; i < N; i++, o += 16 + len) {
+      dv.setUint32(o, 1700000000, true);
+      dv.setUint32(o + 4, i, true);
+      dv.setUint32(o + 8, len, true);
+      dv.setUint32(o + 12, len, true);
+    }
+    w.commit(at, o, 0, N);
+  };
+  const dir = Deno.makeTempDirSync();
+  const time = (sink: Parameters<RingReader["drain"]>[0]) => {
+    for (let k = 0; k < 3; k++) fill(), r.drain(sink);
+    let t = 0;
+    for (let k = 0; k < rounds; k++) {
+      fill();
+      const t0 = performance.now();
+      r.drain(sink);
+      t += performance.now() - t0;
+    }
+    return t / (rounds * N) * 1e6;
+  };
+  console.log(`ring read only: ${time(() => {}).toFixed(0)} ns/packet`);
+  for (const format of ["pcap", "pcapng"] as const) {
+    const out = new CaptureOutput({
+      path: `${dir}/x.${format}`,
+      format,
+      interfaces: [{ name: "x", linkType: 1, snaplen: 262144, nanos: false }],
+    });
+    const ns = time((i, b, off, cap, l, s, f) => out.write(i, b, off, cap, l, s, f));
+    out.close();
+    console.log(`ring read + ${format} write: ${ns.toFixed(0)} ns/packet`);
+  }
+  Deno.removeSync(dir, { recursive: true });
+}
+
+if (import.meta.main && values["main-thread"]) mainThreadCost();
+else if (import.meta.main) {
   if (Deno.uid() !== 0) throw new Error("needs root (network namespaces)");
   const id = crypto.randomUUID().slice(0, 6);
   const a = `mppbA${id}`, b = `mppbB${id}`, ifA = `vba${id}`, ifB = `vbb${id}`;
