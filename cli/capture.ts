@@ -12,12 +12,13 @@ import { Analyzer } from "../lib/flow/analyzer.ts";
 import { buildReport } from "../lib/flow/report.ts";
 import { renderTree } from "./render/tree.ts";
 
-function positive(what: string, example: string) {
+function positive(what: string, example: string, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) {
       throw new MppError("bad_usage", `${what} '${v}' is not a positive whole number`, `e.g. ${example}`);
     }
+    if (n > max) throw new MppError("bad_usage", `${what} ${n} is larger than ${max}`, `e.g. ${example}`);
     return n;
   };
 }
@@ -74,13 +75,18 @@ export function register(program: Program): void {
     .option("-i, --interface <name>", "interface to capture on (repeat for several)", collect, [] as string[])
     .option("-D, --list", "list the interfaces and exit")
     .option("-f, --filter <expr>", "capture filter in tcpdump syntax, e.g. 'udp port 53'")
-    .option("-s, --snaplen <bytes>", "bytes kept of each packet", positive("snaplen", "-s 2048"), 262144)
+    .option(
+      "-s, --snaplen <bytes>",
+      "bytes kept of each packet",
+      positive("snaplen", "-s 2048", 262144),
+      262144,
+    )
     .option("--no-promisc", "do not put the interface in promiscuous mode")
     .option("--immediate", "deliver each packet at once instead of in 100 ms blocks (use a small -s with it)")
     .option(
       "-B, --buffer-size <MiB>",
       "kernel capture buffer in MiB (dumpcap's unit; tcpdump's -B is KiB)",
-      positive("buffer size", "-B 8"),
+      positive("buffer size", "-B 8", 2047),
     )
     .addOption(
       new Option("--tstamp-precision <p>", "time stamp precision").choices(["micro", "nano"] as const)

@@ -5,7 +5,8 @@
  */
 import { MppError, type MppErrorCode } from "../errors.ts";
 import { createRing, Ctrl, RingReader, type RingRecordSink, WorkerState } from "./live_ring.ts";
-import type { LiveConfig, OpenedInterface, WorkerReply } from "./live_worker.ts";
+import type { OpenedInterface, WorkerReply } from "./live_worker.ts";
+import { describeIssues, LiveConfig } from "./live_config.ts";
 
 export type { OpenedInterface } from "./live_worker.ts";
 export type { RingRecordSink } from "./live_ring.ts";
@@ -75,7 +76,7 @@ export class LiveCapture {
   /** Opens every interface (in the worker); rejects with the worker's MppError on failure. */
   static open(opts: LiveOptions): Promise<LiveCapture> {
     const snaplen = opts.snaplen ?? 262144;
-    const config: LiveConfig = {
+    const raw: LiveConfig = {
       interfaces: opts.interfaces,
       filter: opts.filter,
       snaplen,
@@ -85,6 +86,17 @@ export class LiveCapture {
       nanos: opts.nanos ?? false,
       timeoutMs: opts.timeoutMs ?? 100,
     };
+    const parsed = LiveConfig.safeParse(raw);
+    if (!parsed.success) {
+      return Promise.reject(
+        new MppError(
+          "bad_usage",
+          `bad capture option ${describeIssues(parsed.error)}`,
+          "see mpp capture --help",
+        ),
+      );
+    }
+    const config = parsed.data;
     // The ring must hold several full-size batches so that the worker never waits for a slow reader
     // on a single big packet.
     const ringBytes = Math.max(opts.ringBytes ?? 64 << 20, MIN_RING, 8 * (32 + snaplen));

@@ -8,32 +8,13 @@
  * after the stop request (tcpdump loses this tail when it exits at once).
  */
 /// <reference lib="deno.worker" />
-import { z } from "zod";
 import { MemoryDumper, PcapHandle, Poller } from "../../ffi/libpcap.ts";
 import { findAllDevs } from "../../ffi/libpcap.ts";
 import { isMppError } from "../errors.ts";
 import { Ctrl, RingWriter, WorkerState } from "./live_ring.ts";
+import { describeIssues, type LiveConfig, StartMessage } from "./live_config.ts";
 
-export const LiveConfig = z.object({
-  interfaces: z.array(z.string().min(1)).min(1).max(32),
-  filter: z.string().optional(),
-  snaplen: z.number().int().min(1).max(262144),
-  promisc: z.boolean(),
-  immediate: z.boolean(),
-  /** Kernel buffer in bytes (undefined: libpcap's default, 2 MiB on Linux). */
-  bufferBytes: z.number().int().positive().optional(),
-  nanos: z.boolean(),
-  /** Packet buffer timeout (ms): how long a TPACKET_V3 block may wait before user space sees it. */
-  timeoutMs: z.number().int().min(1).max(10000),
-});
-export type LiveConfig = z.infer<typeof LiveConfig>;
-
-export const StartMessage = z.object({
-  type: z.literal("start"),
-  config: LiveConfig,
-  ctrl: z.instanceof(SharedArrayBuffer),
-  data: z.instanceof(SharedArrayBuffer),
-});
+export type { LiveConfig } from "./live_config.ts";
 
 export interface OpenedInterface {
   name: string;
@@ -186,7 +167,12 @@ function run(config: LiveConfig, ctrlSab: SharedArrayBuffer, dataSab: SharedArra
 self.onmessage = (ev: MessageEvent) => {
   const m = StartMessage.safeParse(ev.data);
   if (!m.success) {
-    post({ type: "error", code: "internal", message: `bad start message: ${m.error.message}`, hint: "" });
+    post({
+      type: "error",
+      code: "internal",
+      message: `bad start message: ${describeIssues(m.error)}`,
+      hint: "",
+    });
     return;
   }
   run(m.data.config, m.data.ctrl, m.data.data);
