@@ -43,6 +43,7 @@ export class PacketDecoder extends NetworkDecoder {
     this.ts = rec.tsSec + rec.tsNsec * 1e-9;
     this.pendingFrame = null;
     this.link(rec.linkType);
+    if (out.ipVersion === 0 && out.hasMac) this.macWords(out);
     // A fragment completed a datagram: decode the rebuilt frame in its place (nested fragmentation
     // inside a tunnel can complete a second one from it).
     for (let round = 0; this.pendingFrame !== null && round < 4; round++) {
@@ -62,6 +63,21 @@ export class PacketDecoder extends NetworkDecoder {
     }
   }
 
+  /** Frames without IP are keyed on MAC addresses: words 0-1 of src/dst (Packet's contract). */
+  private macWords(p: Packet): void {
+    const b = p.data;
+    let o = p.srcMacOff;
+    if (o >= 0 && o + 6 <= b.length) {
+      p.src[0] = ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3];
+      p.src[1] = (b[o + 4] << 8) | b[o + 5];
+    }
+    o = p.dstMacOff;
+    if (o >= 0 && o + 6 <= b.length) {
+      p.dst[0] = ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3];
+      p.dst[1] = (b[o + 4] << 8) | b[o + 5];
+    }
+  }
+
   private link(linkType: number): void {
     const p = this.p;
     const b = p.data;
@@ -76,7 +92,7 @@ export class PacketDecoder extends NetworkDecoder {
           p.hasMac = true;
           p.srcMacOff = 6;
         }
-        return this.sllProto((b[14] << 8) | b[15], 16);
+        return this.sllProto((b[2] << 8) | b[3], (b[14] << 8) | b[15], 16);
       }
       case 276: {
         p.pushLayer(Layer.SLL2);
@@ -86,7 +102,7 @@ export class PacketDecoder extends NetworkDecoder {
           p.hasMac = true;
           p.srcMacOff = 12;
         }
-        return this.sllProto((b[0] << 8) | b[1], 20);
+        return this.sllProto((b[8] << 8) | b[9], (b[0] << 8) | b[1], 20);
       }
       case 0:
       case 108: {
@@ -120,8 +136,12 @@ export class PacketDecoder extends NetworkDecoder {
     else this.p.malformed = true;
   }
 
-  /** Linux cooked capture protocol field: an EtherType, or 0x0004 for 802.2 LLC frames. */
-  private sllProto(proto: number, off: number): void {
+  /**
+   * Linux cooked capture protocol field: an EtherType (also for ARPHRD_IPGRE, where it is the GRE
+   * protocol type), 0x0004 for 802.2 LLC frames; netlink (ARPHRD 824) carries a netlink family.
+   */
+  private sllProto(arphrd: number, proto: number, off: number): void {
+    if (arphrd === 824) return this.rest(off);
     if (proto >= 0x0600) return this.ether(proto, off);
     if (proto === 0x0004) {
       this.p.pushLayer(Layer.LLC);

@@ -8,6 +8,8 @@
  * This is the rare path: it may allocate (buffers, the completed frame).
  */
 
+import { MppError } from "../errors.ts";
+
 export interface FragmentOptions {
   /** Datagrams whose first fragment is older than this (packet time) are dropped. Default 60 s. */
   fragmentTimeoutSec?: number;
@@ -33,6 +35,20 @@ export interface FragmentStats {
   /** Datagrams in progress and the bytes they hold. */
   pending: number;
   pendingBytes: number;
+}
+
+function checkOption(name: string, v: number | undefined, dflt: number, integer: boolean): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
+    throw new MppError(
+      "bad_usage",
+      `fragment reassembly option ${name} must be a ${
+        integer ? "non-negative integer" : "non-negative number"
+      }, got ${v}`,
+      `pass ${name} >= 0 (default ${dflt})`,
+    );
+  }
+  return v;
 }
 
 /** Key words: [version, id, proto, flow, src0..3, dst0..3]. */
@@ -82,9 +98,9 @@ export class FragmentReassembler {
   private newest: Datagram | null = null;
 
   constructor(opts: FragmentOptions = {}) {
-    this.timeout = opts.fragmentTimeoutSec ?? 60;
-    this.maxBytes = opts.maxFragmentBytes ?? 64 * 1024 * 1024;
-    this.maxDatagrams = opts.maxFragmentDatagrams ?? 8192;
+    this.timeout = checkOption("fragmentTimeoutSec", opts.fragmentTimeoutSec, 60, false);
+    this.maxBytes = checkOption("maxFragmentBytes", opts.maxFragmentBytes, 64 * 1024 * 1024, true);
+    this.maxDatagrams = checkOption("maxFragmentDatagrams", opts.maxFragmentDatagrams, 8192, true);
   }
 
   /**

@@ -675,3 +675,27 @@ Deno.test("random bytes on every link type never throw and keep offsets inside t
     assert.ok(p.l3Off < p.data.length);
   }
 });
+
+Deno.test("frames without IP carry their MAC addresses in src/dst words 0-1", () => {
+  const p = decode(eth(0x88f7, new Uint8Array(44)));
+  assert.deepEqual(Array.from(p.src), [0x00112233, 0x4455, 0, 0]);
+  assert.deepEqual(Array.from(p.dst), [0x66778899, 0xaabb, 0, 0]);
+  const s = decode(B.sll({ protocol: 0x88cc, payload: new Uint8Array(20), addr: B.mac(M2) }), {
+    linkType: 113,
+  });
+  assert.deepEqual(Array.from(s.src), [0x66778899, 0xaabb, 0, 0]);
+  assert.deepEqual(Array.from(s.dst), [0, 0, 0, 0]);
+  // With IP, the words are the IP addresses.
+  assert.deepEqual(Array.from(decode(eth(0x0800, udp4())).src), [0x0a000001, 0, 0, 0]);
+});
+
+Deno.test("SLL netlink (ARPHRD 824) is not dispatched as an EtherType", () => {
+  const nl = B.sll({ protocol: 0x0800, arphrd: 824, payload: udp4(), addr: new Uint8Array(0) });
+  const p = decode(nl, { linkType: 113 });
+  assert.equal(stack(p), "sll");
+  assert.deepEqual([p.payloadOff, p.ipVersion], [16, 0]);
+  const gre = decode(B.sll({ protocol: 0x0800, arphrd: 778, payload: udp4(), addr: new Uint8Array(4) }), {
+    linkType: 113,
+  });
+  assert.equal(stack(gre), "sll:ip:udp");
+});

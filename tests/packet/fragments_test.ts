@@ -3,6 +3,7 @@ import * as B from "../../lib/packet/build.ts";
 import { PacketDecoder, type PacketDecoderOptions } from "../../lib/packet/decoder.ts";
 import { formatIpv6 } from "../../lib/packet/format.ts";
 import { Packet } from "../../lib/packet/packet.ts";
+import { MppError } from "../../lib/errors.ts";
 import { record, stack } from "./_frames.ts";
 
 const M1 = "02:00:00:00:00:01";
@@ -265,4 +266,21 @@ Deno.test("fragmented inner IPv4 inside GRE: outer lengths do not cut the rebuil
   assert.equal(stack(p), "eth:ip:gre:ip:udp");
   assert.deepEqual([p.payloadLen, p.tunnelId, p.malformed], [2500, 8, false]);
   assert.deepEqual(udpPayloadOf(p), udp.subarray(8));
+});
+
+Deno.test("bad reassembly options are MppError bad_usage", () => {
+  for (
+    const o of [{ fragmentTimeoutSec: -1 }, { maxFragmentBytes: Number.NaN }, { maxFragmentDatagrams: 1.5 }, {
+      maxFragmentBytes: Infinity,
+    }]
+  ) {
+    assert.throws(
+      () => new PacketDecoder(o),
+      (e: unknown) => e instanceof MppError && e.code === "bad_usage" && e.hint !== "",
+    );
+  }
+  // Zero caps are legal: nothing is buffered, every fragment is evicted at once.
+  const { dec, states } = run(v4Frags(3000, 1500).frames, [0, 1, 2], { maxFragmentBytes: 0 });
+  assert.equal(states, "FFF");
+  assert.equal(dec.fragStats.pendingBytes, 0);
 });
