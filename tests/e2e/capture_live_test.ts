@@ -184,3 +184,67 @@ testIf(ready, why, "--flows prints the flow hierarchy table every second and at 
   assert.ok(last.includes(net.addrB) && last.includes(`${net.addrA}:9000`), last);
   assert.match(last, /UDP/);
 });
+
+testIf(
+  ready,
+  why,
+  "several -i write one pcapng with an interface each; --tstamp-precision nano; --immediate",
+  async () => {
+    await using net = makeNet();
+    const file = `${net.dir}/two.pcapng`;
+    const cap = await startCapture(net.a, [
+      "-i",
+      net.ifA,
+      "-i",
+      "lo",
+      "-f",
+      "udp",
+      "--tstamp-precision",
+      "nano",
+      "--immediate",
+      "-s",
+      "2048",
+      "-w",
+      file,
+    ]);
+    udpSend(net.b, net.addrA, 9000, 5, 50);
+    pyIn(
+      net.a,
+      `import socket
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+for i in range(3): s.sendto(b"l"*20,("127.0.0.1",9001))`,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    cap.child.kill("SIGINT");
+    assert.equal((await cap.done).code, 0, cap.stderr());
+    assert.match(cap.stderr(), /listening on lo/);
+    if (haveTool("tshark")) {
+      const rows = dec.decode(
+        new Deno.Command("tshark", {
+          args: [
+            "-r",
+            file,
+            "-Y",
+            "udp && !icmp",
+            "-T",
+            "fields",
+            "-e",
+            "frame.interface_name",
+            "-e",
+            "udp.dstport",
+          ],
+          stdout: "piped",
+        }).outputSync().stdout,
+      ).split("\n").filter(Boolean).sort();
+      assert.deepEqual(rows, [...Array(3).fill("lo\t9001"), ...Array(5).fill(`${net.ifA}\t9000`)].sort());
+    }
+    if (haveTool("capinfos")) {
+      // capinfos prints times with the file's own resolution: 9 digits only for nanosecond interfaces.
+      const info = dec.decode(
+        new Deno.Command("capinfos", { args: ["-a", file], stdout: "piped", stderr: "null" }).outputSync()
+          .stdout,
+      );
+      assert.match(info, /First packet time:\s+\S+ \d\d:\d\d:\d\d\.\d{9}\s*$/m, info);
+    }
+  },
+);
