@@ -96,7 +96,9 @@ console.log(
 const tsOf = (i: number) => 1_700_000_000 + (i >>> 10);
 
 function* records() {
-  for (let i = 0; i < N; i++) yield { data: big.subarray(offsets[i], offsets[i + 1]), tsSec: tsOf(i), tsNsec: 0 };
+  for (let i = 0; i < N; i++) {
+    yield { data: big.subarray(offsets[i], offsets[i + 1]), tsSec: tsOf(i), tsNsec: 0 };
+  }
 }
 
 // File comparison first, while the heap holds only the frame buffer.
@@ -104,7 +106,6 @@ const p = new Packet();
 if (!values["no-peer"]) {
   const path = await Deno.makeTempFile({ suffix: ".pcap" });
   try {
-    }
     await Deno.writeFile(path, encodePcap(records()));
     const which = new Deno.Command("sh", { args: ["-c", "command -v tcpdump"], stdout: "null" }).outputSync();
     let tdMs = -1;
