@@ -136,7 +136,51 @@ const VERBS: Record<string, string> = {
   leave: "leave",
 };
 
-/** Batch mode: one command per line, all sent on one connection and answered in order. */
+type BatchOp = Record<string, unknown> & { op: string };
+
+/** One batch line as a batch op, or a whole request for flush/reload (which cannot be batched). */
+function batchLine(
+  words: string[],
+  parse: (w: string[], u: string) => RouteWordsT,
+): BatchOp | { cmd: string; args: unknown } {
+  const verb = VERBS[words[0]];
+  if (verb === "add" || verb === "del") {
+    const r = parse(words.slice(1), verb === "add" ? ROUTE_USAGE : "IIF [SOURCE] GROUP [OIF ...]");
+    if (verb === "add" && r.oifs.length === 0) {
+      throw new MppError("bad_usage", "no outbound interface given", ROUTE_USAGE);
+    }
+    return verb === "del" && r.oifs.length === 0
+      ? { op: "del", iif: r.iif, source: r.source, group: r.group }
+      : { op: verb, ...r };
+  }
+  if (verb === "join" || verb === "leave") {
+    const r = parse(words.slice(1), JOIN_USAGE);
+    if (r.oifs.length) throw new MppError("bad_usage", `unexpected '${r.oifs.join(" ")}'`, JOIN_USAGE);
+    return { op: verb, iif: r.iif, source: r.source, group: r.group };
+  }
+  if (words[0] === "flush") return { cmd: "mroute.flush", args: { all: words[1] === "all" } };
+  if (words[0] === "reload") return { cmd: "mroute.reload", args: {} };
+  throw new MppError(
+    "bad_usage",
+    `unknown command '${words[0]}'`,
+    "batch lines start with add, del, join, leave, flush or reload",
+  );
+}
+
+interface RouteWordsT {
+  iif: string;
+  source?: string;
+  group: string;
+  oifs: string[];
+}
+
+const BATCH_CHUNK = 500;
+
+/**
+ * Batch mode: one command per line. Consecutive add/del/join/leave lines travel as `mroute.batch`
+ * requests of up to 500 operations, all pipelined on one connection; the daemon applies them in
+ * order and writes its state once per request. Errors are reported per line.
+ */
 async function runBatch(file: string, o: ClientOpts): Promise<void> {
   const text = file === "-"
     ? await new Response(Deno.stdin.readable).text()
@@ -152,70 +196,73 @@ async function runBatch(file: string, o: ClientOpts): Promise<void> {
     import("../lib/mroute/paths.ts"),
     import("../lib/mroute/route_words.ts"),
   ]);
-  const c = await IpcClient.connect(await socketPath(o), {
-    service: SERVICE,
-    startHint: START_HINT,
-    timeoutMs: 60_000,
-  });
-  const jobs: Array<Promise<unknown>> = [];
-  const lineNo: number[] = [];
+  const name = file === "-" ? "stdin" : file;
+  const errors: Array<[number, unknown]> = [];
+  // Requests in order; each knows the line numbers of its operations.
+  const requests: Array<{ cmd: string; args: unknown; lines: number[] }> = [];
+  let chunk: { ops: BatchOp[]; lines: number[] } | null = null;
   const lines = text.split("\n");
-  let failed = 0;
-  try {
-    for (let i = 0; i < lines.length; i++) {
-      const words = lines[i].replace(/#.*$/, "").trim().split(/\s+/).filter(Boolean);
-      if (words.length === 0) continue;
-      lineNo.push(i + 1);
-      const verb = VERBS[words[0]];
-      try {
-        if (verb === "add" || verb === "del") {
-          const r = parseRouteWords(
-            words.slice(1),
-            verb === "add" ? ROUTE_USAGE : `IIF [SOURCE] GROUP [OIF ...]`,
-          );
-          if (verb === "add" && r.oifs.length === 0) {
-            throw new MppError("bad_usage", "no outbound interface given", ROUTE_USAGE);
-          }
-          jobs.push(
-            c.request(
-              `mroute.${verb}`,
-              verb === "del" && r.oifs.length === 0 ? { ...r, oifs: undefined } : r,
-            ),
-          );
-        } else if (verb === "join" || verb === "leave") {
-          const r = parseRouteWords(words.slice(1), JOIN_USAGE);
-          jobs.push(c.request(`mroute.${verb}`, { iif: r.iif, source: r.source, group: r.group }));
-        } else if (words[0] === "flush") {
-          jobs.push(c.request("mroute.flush", { all: words[1] === "all" }));
-        } else if (words[0] === "reload") {
-          jobs.push(c.request("mroute.reload", {}));
-        } else {
-          throw new MppError(
-            "bad_usage",
-            `unknown command '${words[0]}'`,
-            "batch lines start with add, del, join, leave, flush or reload",
-          );
-        }
-      } catch (e) {
-        jobs.push(Promise.reject(e));
+  let count = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const words = lines[i].replace(/#.*$/, "").trim().split(/\s+/).filter(Boolean);
+    if (words.length === 0) continue;
+    count++;
+    let item: BatchOp | { cmd: string; args: unknown };
+    try {
+      item = batchLine(words, parseRouteWords);
+    } catch (e) {
+      errors.push([i + 1, e]);
+      continue;
+    }
+    if ("op" in item) {
+      if (!chunk || chunk.ops.length >= BATCH_CHUNK) {
+        chunk = { ops: [], lines: [] };
+        requests.push({ cmd: "mroute.batch", args: chunk, lines: chunk.lines });
       }
+      chunk.ops.push(item);
+      chunk.lines.push(i + 1);
+    } else {
+      chunk = null;
+      requests.push({ cmd: item.cmd, args: item.args, lines: [i + 1] });
     }
-    const results = await Promise.allSettled(jobs);
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      if (r.status === "fulfilled") continue;
-      failed++;
-      const e = r.reason;
-      console.error(
-        `mpp: ${file === "-" ? "stdin" : file}:${lineNo[i]}: ${e instanceof Error ? e.message : String(e)}`,
-      );
-      if (e instanceof MppError && e.hint) console.error(`hint: ${e.hint}`);
-    }
-  } finally {
-    await c.close();
   }
-  if (o.json) console.log(JSON.stringify({ commands: jobs.length, failed }));
-  if (failed) Deno.exitCode = 1;
+  if (requests.length > 0) {
+    const c = await IpcClient.connect(await socketPath(o), {
+      service: SERVICE,
+      startHint: START_HINT,
+      timeoutMs: 120_000,
+    });
+    try {
+      const sent = requests.map((r) =>
+        c.request(r.cmd, r.cmd === "mroute.batch" ? { ops: (r.args as { ops: BatchOp[] }).ops } : r.args)
+      );
+      const settled = await Promise.allSettled(sent);
+      for (let k = 0; k < settled.length; k++) {
+        const s = settled[k];
+        const req = requests[k];
+        if (s.status === "rejected") {
+          for (const ln of req.lines) errors.push([ln, s.reason]);
+        } else if (req.cmd === "mroute.batch") {
+          const res = (s.value as {
+            results: Array<{ ok: boolean; error?: { code: string; message: string; hint: string } }>;
+          }).results;
+          for (let m = 0; m < res.length; m++) {
+            const e = res[m].error;
+            if (!res[m].ok && e) errors.push([req.lines[m], new MppError("bad_input", e.message, e.hint)]);
+          }
+        }
+      }
+    } finally {
+      await c.close();
+    }
+  }
+  errors.sort((a, b) => a[0] - b[0]);
+  for (const [ln, e] of errors) {
+    console.error(`mpp: ${name}:${ln}: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof MppError && e.hint) console.error(`hint: ${e.hint}`);
+  }
+  if (o.json) console.log(JSON.stringify({ commands: count, failed: errors.length }));
+  if (errors.length) Deno.exitCode = 1;
 }
 
 function showText(what: string, v: Record<string, unknown>): string {
@@ -472,7 +519,73 @@ export function register(program: Program): void {
  * Direct entry, `deno run -A cli/mroute.ts add ...`: the same commands without loading the other
  * subcommands, for scripts where start-up time matters (and for the e2e tests).
  */
+/**
+ * The common client calls parsed without commander (loading it costs about 30 ms, a third of a
+ * one-shot call). Anything unusual (help, long route options, typos) returns null and goes
+ * through commander, which owns usage and error messages.
+ */
+function fastPath(args: string[]): (() => Promise<void>) | null {
+  const o: RouteArgOpts & { all?: boolean; batch?: string } = {};
+  const words: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--socket" || a === "--table" || a === "-b" || a === "--batch") {
+      const v = args[++i];
+      if (v === undefined) return null;
+      if (a === "--socket") o.socket = v;
+      else if (a === "--table") o.table = v;
+      else o.batch = v;
+    } else if (a === "--json") o.json = true;
+    else if (a === "--allow-pending") o.allowPending = true;
+    else if (a === "--all") o.all = true;
+    else if (a.startsWith("-") && a !== "-") return null;
+    else words.push(a);
+  }
+  if (o.batch !== undefined) return words.length === 0 ? () => runBatch(o.batch!, o) : null;
+  const verb = words.shift();
+  if (verb === undefined) return null;
+  if (verb in VERBS && (VERBS[verb] === "add" || !o.all)) {
+    const v = VERBS[verb];
+    return async () => {
+      const r = await routeCommand(v, words, o) as { state?: string; pending?: string[] };
+      print(o, r, () => (r.state === "pending" ? `pending: waiting for ${r.pending!.join(", ")}` : ""));
+    };
+  }
+  if (verb === "status" && words.length === 0) {
+    return async () => {
+      const r = await call(o, "mroute.status", {}) as Record<string, unknown>;
+      print(o, r, () => statusText(r));
+    };
+  }
+  if (verb === "show" && words.length <= 1) {
+    const full = ["routes", "interfaces", "groups", "pending"].find((w) =>
+      w.startsWith(words[0] ?? "routes")
+    );
+    if (!full) return null;
+    return async () => {
+      const v = await call(o, "mroute.show", { what: full }) as Record<string, unknown>;
+      print(o, v, () => showText(full, v));
+    };
+  }
+  return null;
+}
+
+function statusText(r: Record<string, unknown>): string {
+  return Object.entries(r).filter(([k]) => k !== "v").map(([k, v]) =>
+    `${k}: ${Array.isArray(v) ? v.join(",") : v}`
+  ).join("\n");
+}
+
 async function standalone(args: string[]): Promise<number> {
+  const fast = fastPath(args);
+  if (fast) {
+    try {
+      await fast();
+      return typeof Deno.exitCode === "number" ? Deno.exitCode : 0;
+    } catch (e) {
+      return reportError(e);
+    }
+  }
   const { Command, CommanderError } = await import("@commander-js/extra-typings");
   const program = new Command().name("mpp").exitOverride() as unknown as Program;
   register(program);
@@ -483,14 +596,18 @@ async function standalone(args: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       return e.code === "commander.helpDisplayed" || e.code === "commander.help" ? 0 : 2;
     }
-    if (e instanceof MppError) {
-      console.error(`mpp: ${e.message}`);
-      if (e.hint) console.error(`hint: ${e.hint}`);
-      return e.exitCode;
-    }
-    console.error(`mpp: internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
-    return 1;
+    return reportError(e);
   }
+}
+
+function reportError(e: unknown): number {
+  if (e instanceof MppError) {
+    console.error(`mpp: ${e.message}`);
+    if (e.hint) console.error(`hint: ${e.hint}`);
+    return e.exitCode;
+  }
+  console.error(`mpp: internal error: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+  return 1;
 }
 
 if (import.meta.main) Deno.exit(await standalone(Deno.args));

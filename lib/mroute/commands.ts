@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { type Command, defineCommand } from "../command/command.ts";
+import { errorBody } from "../ipc/server.ts";
 import { JoinSpec, RouteSpec } from "./spec.ts";
 import type { MrouteService } from "./service.ts";
 import { showGroups, showInterfaces, showPending, showRoutes } from "./views.ts";
@@ -22,6 +23,17 @@ const DelArgs = z.object({
   oifs: z.array(z.string().min(1).max(15)).max(64).optional(),
 });
 
+const JoinArgs = JoinSpec.extend({ allowPending: z.boolean().optional() });
+const AddArgs = RouteSpec.extend({ allowPending: z.boolean().optional() });
+
+export const MAX_BATCH_OPS = 1000;
+const BatchOp = z.discriminatedUnion("op", [
+  AddArgs.extend({ op: z.literal("add") }),
+  DelArgs.extend({ op: z.literal("del") }),
+  JoinArgs.extend({ op: z.literal("join") }),
+  JoinSpec.extend({ op: z.literal("leave") }),
+]);
+
 // deno-lint-ignore no-explicit-any
 export function mrouteCommands(d: DaemonControl): Command<any, any>[] {
   const s = d.service;
@@ -29,7 +41,7 @@ export function mrouteCommands(d: DaemonControl): Command<any, any>[] {
     defineCommand({
       name: "mroute.add",
       summary: "add a multicast route: IIF [SOURCE[/LEN]] GROUP[/LEN] OIF...",
-      args: RouteSpec.extend({ allowPending: z.boolean().optional() }),
+      args: AddArgs,
       run: async (_ctx, a) => {
         const r = s.addRoute(
           { iif: a.iif, source: a.source, group: a.group, oifs: a.oifs },
@@ -84,7 +96,7 @@ export function mrouteCommands(d: DaemonControl): Command<any, any>[] {
     defineCommand({
       name: "mroute.join",
       summary: "join a group (SSM with a source) on an interface",
-      args: JoinSpec.extend({ allowPending: z.boolean().optional() }),
+      args: JoinArgs,
       run: async (_ctx, a) => {
         const m = s.join(
           { iif: a.iif, source: a.source, group: a.group },
@@ -103,6 +115,41 @@ export function mrouteCommands(d: DaemonControl): Command<any, any>[] {
         const m = s.leave(a);
         await s.changed("runtime");
         return { leave: m.spec };
+      },
+    }),
+    defineCommand({
+      name: "mroute.batch",
+      summary: "apply many add/del/join/leave operations in order, with one state write",
+      args: z.object({ ops: z.array(BatchOp).max(MAX_BATCH_OPS) }),
+      run: async (_ctx, a) => {
+        const results: Array<
+          { ok: true } | { ok: false; error: { code: string; message: string; hint: string } }
+        > = [];
+        let changed = false;
+        for (const op of a.ops) {
+          try {
+            if (op.op === "add") {
+              s.addRoute(
+                { iif: op.iif, source: op.source, group: op.group, oifs: op.oifs },
+                "runtime",
+                op.allowPending ?? false,
+              );
+            } else if (op.op === "del") s.delRoute(op, "runtime");
+            else if (op.op === "join") {
+              s.join(
+                { iif: op.iif, source: op.source, group: op.group },
+                "runtime",
+                op.allowPending ?? false,
+              );
+            } else s.leave(op);
+            changed = true;
+            results.push({ ok: true });
+          } catch (e) {
+            results.push({ ok: false, error: errorBody(e) });
+          }
+        }
+        if (changed) await s.changed("runtime");
+        return { results };
       },
     }),
     defineCommand({

@@ -92,7 +92,6 @@ export class Lab {
   readonly socket = `${this.dir}/mroute.sock`;
   readonly state = `${this.dir}/state.json`;
   daemon?: Deno.ChildProcess;
-  #daemonLog = "";
 
   constructor() {
     const namespaces = [this.snd, this.rtr, this.r1, this.r2];
@@ -100,6 +99,11 @@ export class Lab {
       for (const n of namespaces) {
         sh("ip", ["netns", "add", n]);
         sh("ip", ["-n", n, "link", "set", "lo", "up"]);
+        // No duplicate address detection: link-local addresses must not sit in "tentative" while
+        // the IPv6 test sends its first packets.
+        for (const k of ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]) {
+          sh("ip", ["netns", "exec", n, "sysctl", "-qw", k]);
+        }
       }
       sh("ip", [
         "link",
@@ -186,30 +190,30 @@ export class Lab {
     return sh("ip", ["netns", "exec", ns, cmd, ...args], check);
   }
 
+  /** The daemon's stderr goes to a file: a pipe that the (synchronously waiting) test does not drain would block it. */
+  readonly logFile = `${this.dir}/daemon.log`;
+
   async startDaemon(extra: string[] = []): Promise<void> {
-    this.daemon = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        this.rtr,
-        Deno.execPath(),
-        "run",
-        "-A",
-        CLI,
-        "daemon",
-        "--socket",
-        this.socket,
-        "--state",
-        this.state,
-        "--log-level",
-        "debug",
-        ...extra,
-      ],
+    const args = [
+      Deno.execPath(),
+      "run",
+      "-A",
+      CLI,
+      "daemon",
+      "--socket",
+      this.socket,
+      "--state",
+      this.state,
+      "--log-level",
+      "debug",
+      ...extra,
+    ];
+    this.daemon = new Deno.Command("sh", {
+      args: ["-c", `exec ip netns exec "$0" "$@" 2>>${this.logFile}`, this.rtr, ...args],
       stdout: "null",
-      stderr: "piped",
+      stderr: "null",
       env: { DENO_NO_UPDATE_CHECK: "1", RUST_BACKTRACE: "0" },
     }).spawn();
-    this.#collect(this.daemon);
     for (let i = 0; i < 200; i++) {
       try {
         const c = await Deno.connect({ transport: "unix", path: this.socket });
@@ -219,17 +223,15 @@ export class Lab {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    throw new Error(`daemon did not start:\n${this.#daemonLog}`);
-  }
-
-  #collect(p: Deno.ChildProcess): void {
-    (async () => {
-      for await (const chunk of p.stderr) this.#daemonLog += dec.decode(chunk);
-    })().catch(() => {});
+    throw new Error(`daemon did not start:\n${this.daemonLog}`);
   }
 
   get daemonLog(): string {
-    return this.#daemonLog;
+    try {
+      return Deno.readTextFileSync(this.logFile);
+    } catch {
+      return "";
+    }
   }
 
   async killDaemon(signal: Deno.Signal = "SIGTERM"): Promise<void> {
@@ -342,7 +344,6 @@ export async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
   try {
     await fn(lab);
   } catch (e) {
-    await new Promise((r) => setTimeout(r, 200)); // let the log reader catch up
     console.error(`--- daemon log ---\n${lab.daemonLog}`);
     throw e;
   } finally {
