@@ -96,7 +96,9 @@ export abstract class NetworkDecoder {
     p.ipProto = b[off + 9];
     p.src[0] = ((b[off + 12] << 24) >>> 0) + (b[off + 13] << 16) + (b[off + 14] << 8) + b[off + 15];
     p.dst[0] = ((b[off + 16] << 24) >>> 0) + (b[off + 17] << 16) + (b[off + 18] << 8) + b[off + 19];
-    const trusted = off >= this.untrustedBefore;
+    // Total length 0 is what TSO-offloaded sends look like in a capture: the frame gives the length
+    // (tshark's default "support TSO" behaviour).
+    const trusted = off >= this.untrustedBefore && total !== 0;
     if (ihl < 20 || (trusted && total < ihl)) {
       p.malformed = true;
       return;

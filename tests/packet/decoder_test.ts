@@ -699,3 +699,15 @@ Deno.test("SLL netlink (ARPHRD 824) is not dispatched as an EtherType", () => {
   });
   assert.equal(stack(gre), "sll:ip:udp");
 });
+
+Deno.test("IPv4 total length 0 (TSO capture) takes the length from the frame", () => {
+  const ip = B.ipv4({
+    src: A,
+    dst: Z,
+    proto: 6,
+    totalLength: 0,
+    payload: B.tcp({ sport: 1, dport: 2, flags: 0x10, payload: new Uint8Array(3000) }),
+  });
+  const p = decode(eth(0x0800, ip));
+  assert.deepEqual([p.malformed, p.truncated, p.payloadLen, p.payloadWireLen], [false, false, 3000, 3000]);
+});
