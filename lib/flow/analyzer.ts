@@ -8,7 +8,23 @@ import { Flow, TrafficType } from "./flow.ts";
 import { KeyBuilder } from "./key.ts";
 import { FlowIndex } from "./table.ts";
 import { TcpConn } from "./tcp_conn.ts";
-import { Clock, TimingStats } from "./timing.ts";
+import { Clock, timingAdd } from "./timing.ts";
+import {
+  D_BYTES,
+  D_FIRST_NSEC,
+  D_FIRST_SEC,
+  D_IP,
+  D_LAST_NSEC,
+  D_LAST_SEC,
+  D_PACKETS,
+  D_PAYLOAD,
+  F_A,
+  F_B,
+  F_ENCODING,
+  F_ETH,
+  F_TIMING,
+  FlowStore,
+} from "./flow_store.ts";
 import { type PhsNode, ProtocolHierarchy } from "./phs.ts";
 import { PendingFrames } from "./pending.ts";
 import { macLabel, macNumber, PairTable } from "./pair_table.ts";
@@ -43,6 +59,7 @@ export class Analyzer {
   readonly clock: Clock = new Clock();
   readonly index: FlowIndex = new FlowIndex();
   readonly flows: Flow[] = [];
+  readonly store: FlowStore = new FlowStore();
   readonly phs: ProtocolHierarchy = new ProtocolHierarchy();
   readonly ethPairs: PairTable = new PairTable(macLabel);
   readonly outerPairs: PairTable;
@@ -133,20 +150,20 @@ export class Analyzer {
         flow = this.newFlow(id, p);
       } else flow = this.flows[id];
       const fromA = kb.srcIsA;
-      const d = fromA ? flow.a : flow.b;
-      d.packets++;
-      d.bytes += p.origLen;
-      d.payloadBytes += p.payloadLen;
-      d.ipBytes += p.ipTotalLen;
-      if (d.firstSec < 0) {
-        d.firstSec = p.tsSec;
-        d.firstNsec = p.tsNsec;
+      const st = this.store.st;
+      const base = flow.base;
+      const d = base + (fromA ? F_A : F_B);
+      st[d + D_PACKETS]++;
+      st[d + D_BYTES] += p.origLen;
+      st[d + D_PAYLOAD] += p.payloadLen;
+      st[d + D_IP] += p.ipTotalLen;
+      if (st[d + D_FIRST_SEC] < 0) {
+        st[d + D_FIRST_SEC] = p.tsSec;
+        st[d + D_FIRST_NSEC] = p.tsNsec;
       }
-      d.lastSec = p.tsSec;
-      d.lastNsec = p.tsNsec;
-      flow.lastSec = p.tsSec;
-      flow.lastNsec = p.tsNsec;
-      flow.timing.add(t, p.origLen);
+      st[d + D_LAST_SEC] = p.tsSec;
+      st[d + D_LAST_NSEC] = p.tsNsec;
+      timingAdd(st, base + F_TIMING, t, p.origLen);
       if (flow.tcp !== null && p.l4Off >= 0) {
         const fromOrig = fromA === flow.origIsA;
         flow.tcp.update(fromOrig, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
@@ -171,12 +188,12 @@ export class Analyzer {
     const w0 = (b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3];
     const w1 = (b[s + 4] << 24) | (b[s + 5] << 16) | (b[d] << 8) | b[d + 1];
     const w2 = (b[d + 2] << 24) | (b[d + 3] << 16) | (b[d + 4] << 8) | b[d + 5];
-    const o = fromA ? 0 : 3;
+    const st = this.store.st;
+    const o = flow === null ? 0 : flow.base + F_ETH + (fromA ? 0 : 3);
     if (flow !== null) {
-      const c = flow.ethCache;
       const ps = fromA ? flow.ethPairA : flow.ethPairB;
-      if (c !== null && ps !== null && c[o] === w0 && c[o + 1] === w1 && c[o + 2] === w2) {
-        if ((fromA ? flow.ethAIsPairA : flow.ethBIsPairA)) {
+      if (ps !== null && st[o] === w0 && st[o + 1] === w1 && st[o + 2] === w2) {
+        if (fromA ? flow.ethAIsPairA : flow.ethBIsPairA) {
           ps.aToBPackets++;
           ps.aToBBytes += p.origLen;
         } else {
@@ -190,10 +207,9 @@ export class Analyzer {
     const src = macNumber(b, s);
     const ps = this.ethPairs.add(src, macNumber(b, d), p.origLen, t);
     if (flow !== null && ps !== null) {
-      const c = flow.ethCache ??= new Int32Array(6);
-      c[o] = w0;
-      c[o + 1] = w1;
-      c[o + 2] = w2;
+      st[o] = w0;
+      st[o + 1] = w1;
+      st[o + 2] = w2;
       if (fromA) {
         flow.ethPairA = ps;
         flow.ethAIsPairA = ps.aKey === src;
@@ -238,7 +254,7 @@ export class Analyzer {
       flow.malformed++;
       return;
     }
-    flow.encoding!.add(t, p.origLen);
+    timingAdd(this.store.st, flow.base + F_ENCODING, t, p.origLen);
     flow.typeStats(idx).add(t, p.origLen);
     const app = this.appLayerOf.get(dec);
     if (app !== undefined) this.phs.addApp(leaf, app, p.origLen);
@@ -256,7 +272,6 @@ export class Analyzer {
     flow.evidence = r.evidence;
     flow.evidenceDetail = r.detail;
     flow.confidence = r.confidence;
-    flow.encoding = new TimingStats();
     const app = this.appLayerOf.get(dec);
     const replayed = c.replayed;
     // The classifier kept exactly the frames this flow held back, in the same order.
@@ -268,7 +283,7 @@ export class Analyzer {
         continue;
       }
       const t = pending!.times[i];
-      flow.encoding.add(t, rp.origLen);
+      timingAdd(this.store.st, flow.base + F_ENCODING, t, rp.origLen);
       flow.typeStats(rp.type).add(t, rp.origLen);
       if (app !== undefined) this.phs.addApp(pending!.phsNodes[i], app, rp.origLen);
     }
@@ -276,7 +291,7 @@ export class Analyzer {
   }
 
   private newFlow(id: number, p: Packet): Flow {
-    const f = new Flow(id);
+    const f = new Flow(id, this.store, this.store.init(id));
     this.flows.push(f);
     f.firstSec = p.tsSec;
     f.firstNsec = p.tsNsec;

@@ -1,6 +1,16 @@
 import type { Decoder } from "../../decoders/decoder.ts";
 import type { FlowClassifier } from "../../decoders/registry.ts";
 import { TimingStats } from "./timing.ts";
+import {
+  D_BYTES,
+  D_PACKETS,
+  DirStats,
+  F_A,
+  F_B,
+  F_ENCODING,
+  F_TIMING,
+  type FlowStore,
+} from "./flow_store.ts";
 import type { TcpConn } from "./tcp_conn.ts";
 import type { PendingFrames } from "./pending.ts";
 import type { PairStats } from "./pair_table.ts";
@@ -8,21 +18,6 @@ import type { PairStats } from "./pair_table.ts";
 /** Unicast, multicast or broadcast, judged from the destination of the flow's first packet. */
 export const TrafficType = { UNICAST: 0, MULTICAST: 1, BROADCAST: 2 } as const;
 export const TRAFFIC_NAMES = ["Uni", "Multi", "Broad"] as const;
-
-/** Per-direction counters (A→B or B→A in key order; the flow knows which one is the originator). */
-export class DirStats {
-  packets = 0;
-  /** Frame bytes on the wire (origLen), as tshark's conversation tables count them. */
-  bytes = 0;
-  /** Transport payload bytes (Zeek's orig_bytes/resp_bytes before sequence-number refinement). */
-  payloadBytes = 0;
-  /** IP total length sum (Zeek's orig_ip_bytes). */
-  ipBytes = 0;
-  firstSec = -1;
-  firstNsec = 0;
-  lastSec = 0;
-  lastNsec = 0;
-}
 
 /**
  * One bidirectional flow: the top of the hierarchy flow → transport → encoding → packet type.
@@ -33,19 +28,16 @@ export class Flow {
   /** Whether endpoint A of the key is the originator (the first sender; SYN wins for TCP). */
   origIsA = true;
   trafficType = 0;
-  /** Absolute time of the first and last packet. */
+  /** Absolute time of the first packet (the last is the later of the two directions' last). */
   firstSec = 0;
   firstNsec = 0;
-  lastSec = 0;
-  lastNsec = 0;
   /** Index (0-based frame number) of the first packet, for --follow and stable ordering. */
   firstFrame = 0;
   /** Whether the first packet was sent by endpoint A (tshark lists that side first). */
   firstSrcIsA = true;
-  readonly a: DirStats = new DirStats();
-  readonly b: DirStats = new DirStats();
-  /** Flow level (= transport level: a flow is one 5-tuple) timing. */
-  readonly timing: TimingStats = new TimingStats();
+  /** The store holding this flow's counters, and the flow's base offset in it. */
+  readonly store: FlowStore;
+  readonly base: number;
   tcp: TcpConn | null = null;
   /** Stream reassembly state of a TCP flow, owned by lib/tcp (null until it attaches one). */
   tcpStreams: unknown = null;
@@ -61,13 +53,11 @@ export class Flow {
   evidence = "";
   evidenceDetail = "";
   confidence = 0;
-  /** Stats of the packets the decoder handled, and per packet type (index = decoder's type index). */
-  encoding: TimingStats | null = null;
+  /** Per packet type stats (index = decoder's type index); the encoding level is in the store. */
   packetTypes: (TimingStats | undefined)[] = [];
   /** Packets the chosen decoder could not parse. */
   malformed = 0;
-  /** Per direction, the MAC pair this flow's frames carried last (see Analyzer.countEth). */
-  ethCache: Int32Array | null = null;
+  /** Per direction, the PairStats of the MAC pair cached in the store (see Analyzer.countEth). */
   ethPairA: PairStats | null = null;
   ethPairB: PairStats | null = null;
   ethAIsPairA = false;
@@ -75,15 +65,45 @@ export class Flow {
   /** Non-IP flows: the EtherType. IP flows: the transport name is derived from the key. */
   etherType = 0;
 
-  constructor(id: number) {
+  constructor(id: number, store: FlowStore, base: number) {
     this.id = id;
+    this.store = store;
+    this.base = base;
   }
 
+  // Views for reports (allocate; never used per packet).
+  get a(): DirStats {
+    return new DirStats(this.store.st, this.base + F_A);
+  }
+  get b(): DirStats {
+    return new DirStats(this.store.st, this.base + F_B);
+  }
+  /** Flow level (= transport level: a flow is one 5-tuple) timing. */
+  get timing(): TimingStats {
+    return new TimingStats(this.store.st, this.base + F_TIMING);
+  }
+  /** Stats of the packets the decoder handled; null until a decoder is chosen. */
+  get encoding(): TimingStats | null {
+    return this.decoder === null ? null : new TimingStats(this.store.st, this.base + F_ENCODING);
+  }
   get packets(): number {
-    return this.a.packets + this.b.packets;
+    const st = this.store.st;
+    return st[this.base + F_A + D_PACKETS] + st[this.base + F_B + D_PACKETS];
   }
   get bytes(): number {
-    return this.a.bytes + this.b.bytes;
+    const st = this.store.st;
+    return st[this.base + F_A + D_BYTES] + st[this.base + F_B + D_BYTES];
+  }
+  /** Absolute time of the last packet, as [sec, nsec]. */
+  get last(): [number, number] {
+    const a = this.a, b = this.b;
+    if (
+      b.packets === 0 ||
+      (a.packets > 0 && (a.lastSec > b.lastSec || (a.lastSec === b.lastSec && a.lastNsec > b.lastNsec)))
+    ) {
+      return [a.lastSec, a.lastNsec];
+    }
+    return [b.lastSec, b.lastNsec];
   }
   get orig(): DirStats {
     return this.origIsA ? this.a : this.b;

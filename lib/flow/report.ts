@@ -231,7 +231,7 @@ function flowReport(
     packets: f.packets,
     bytes: f.bytes,
     first: epochString(f.firstSec, f.firstNsec),
-    last: epochString(f.lastSec, f.lastNsec),
+    last: epochString(...f.last),
     duration: f.timing.duration,
     transport,
     encodings,
