@@ -170,6 +170,34 @@ export class LiveCapture {
     const limit = opts.limit ?? Infinity;
     const tickMs = opts.tickMs ?? 250;
     const coalesceMs = opts.coalesceMs ?? 5;
+    let delivered: number;
+    try {
+      delivered = await this.#loop(sink, limit, tickMs, coalesceMs, opts.onTick);
+    } catch (e) {
+      // The consumer failed: the worker must not outlive it (it would keep the process alive).
+      this.abort();
+      this.#worker.terminate();
+      throw e;
+    }
+    await this.#done;
+    this.#worker.terminate();
+    if (this.#failure) throw this.#failure;
+    return delivered;
+  }
+
+  /** Stops at once, without draining the kernel (a second Ctrl-C). */
+  abort(): void {
+    Atomics.store(this.#ctrl, Ctrl.STOP, 2);
+    Atomics.notify(this.#ctrl, Ctrl.RSEQ);
+  }
+
+  async #loop(
+    sink: RingRecordSink,
+    limit: number,
+    tickMs: number,
+    coalesceMs: number,
+    onTick: (() => void) | undefined,
+  ): Promise<number> {
     let delivered = 0;
     let lastTick = performance.now();
     const ctrl = this.#ctrl;
@@ -183,7 +211,7 @@ export class LiveCapture {
       const now = performance.now();
       if (now - lastTick >= tickMs) {
         lastTick = now;
-        opts.onTick?.();
+        onTick?.();
       }
       if (n > 0 && coalesceMs > 0) {
         // Traffic is flowing: let batches accumulate for a few ms instead of waking per batch
@@ -195,9 +223,6 @@ export class LiveCapture {
       if (w.async) await w.value;
       else await new Promise((r) => setTimeout(r, 0));
     }
-    await this.#done;
-    this.#worker.terminate();
-    if (this.#failure) throw this.#failure;
     return delivered;
   }
 }

@@ -88,7 +88,11 @@ export async function runCaptureSession(opts: SessionOptions): Promise<SessionRe
       cap.stop();
     }
   };
-  const onSignal = () => stopFor("signal");
+  // First signal: stop cleanly (drain, flush, close). A second one: stop without draining.
+  const onSignal = () => {
+    if (cap.stopping) cap.abort();
+    else stopFor("signal");
+  };
   const signals = opts.signals ?? true;
   if (signals) {
     Deno.addSignalListener("SIGINT", onSignal);
