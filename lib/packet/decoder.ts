@@ -19,7 +19,12 @@ export class PacketDecoder extends NetworkDecoder {
     super(new FragmentReassembler(opts));
   }
 
-  /** Packet time (seconds) of the last decoded frame; expire fragments against it at end of input. */
+  /** Drops datagrams whose first fragment is older than the timeout at packet time `tsSec`. */
+  expireFragments(tsSec: number): void {
+    this.reasm.expire(tsSec);
+  }
+
+  /** Drops every datagram still in progress (end of input); they count as timed out. */
   flushFragments(): void {
     this.reasm.flush();
   }

@@ -284,3 +284,12 @@ Deno.test("bad reassembly options are MppError bad_usage", () => {
   assert.equal(states, "FFF");
   assert.equal(dec.fragStats.pendingBytes, 0);
 });
+
+Deno.test("expireFragments drops stale datagrams at a given packet time", () => {
+  const { frames } = v4Frags(3000, 1500);
+  const { dec } = run(frames, [0], { fragmentTimeoutSec: 10 }, [50]);
+  dec.expireFragments(60);
+  assert.equal(dec.fragStats.pending, 1);
+  dec.expireFragments(60.5);
+  assert.deepEqual([dec.fragStats.pending, dec.fragStats.timedOut], [0, 1]);
+});
