@@ -2,6 +2,13 @@
  * Live capture, main-thread side: starts the capture Worker, hands it the shared ring, and delivers
  * the records it publishes to a sink without copying them. Waiting uses Atomics.waitAsync, so the
  * event loop stays free for signals, timers and output while libpcap runs in the worker.
+ *
+ * Cost per packet of this design (measured on the 2-core build machine, see bench/capture_vs_tcpdump.ts):
+ * the worker runs no JavaScript per packet (libpcap's pcap_dump copies each record into the ring
+ * inside one pcap_dispatch call per batch of up to 64 full-size records); the main thread reads a
+ * record in ~6 ns and reads + writes it to a pcap file in ~75 ns (pcapng ~110 ns). Whole-process CPU
+ * above the ~0.15 s start-up was 0.35-0.5 µs per packet at 200-250k small packets/s, against
+ * 0.12-0.18 µs for tcpdump; both captured everything with zero kernel drops up to the generator's limit.
  */
 import { MppError, type MppErrorCode } from "../errors.ts";
 import { createRing, Ctrl, RingReader, type RingRecordSink, WorkerState } from "./live_ring.ts";
