@@ -51,6 +51,9 @@ interface FamilyState {
   vifs: VifTable;
 }
 
+/** Learned routes are bounded: spoofed sources must not grow the daemon (or the kernel MFC) without end. */
+export const MAX_LEARNED = 8192;
+
 export interface ServiceOptions {
   kernels: MrouteKernel[];
   log: Logger;
@@ -68,6 +71,7 @@ export class MrouteService {
   readonly joins = new Map<string, Membership>();
   // Upcalls no rule matched, kept as long as the kernel keeps its unresolved entry (about 10 s):
   // the kernel sends no second upcall for them, so a template added meanwhile must look here.
+  #lastFullWarning = 0;
   #unresolved = new Map<string, { family: Family; iif: string; src: Addr; grp: Addr; at: number }>();
   readonly log: Logger;
   readonly events: EventBus;
@@ -348,6 +352,18 @@ export class MrouteService {
   #learn(rule: Rule, fs: FamilyState, src: Addr, grp: Addr): void {
     const parent = fs.vifs.get(rule.spec.iif)?.vif;
     if (parent === undefined) return;
+    if (this.learned.size >= MAX_LEARNED) {
+      const now = Date.now();
+      if (now - this.#lastFullWarning > 10_000) {
+        this.#lastFullWarning = now;
+        this.log.warn("too many learned routes, new sources are not routed", {
+          limit: MAX_LEARNED,
+          source: src.text,
+          group: grp.text,
+        });
+      }
+      return;
+    }
     const oifs: number[] = [];
     for (const n of rule.spec.oifs) {
       const v = fs.vifs.get(n);

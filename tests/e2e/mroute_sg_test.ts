@@ -83,5 +83,14 @@ testIf(canRunNetns, netnsWhy, "mroute e2e: long options and the text table", asy
     const st = JSON.parse(lab.cli(["status", "--json"]).stdout);
     assert.equal(st.routes, 1);
     assert.equal(st.vifs, 3);
+    // stop: the daemon exits, the kernel drops its routes, the socket file is removed.
+    assert.equal(lab.cli(["stop"]).code, 0);
+    assert.equal((await lab.daemon!.status).code, 0);
+    lab.daemon = undefined;
+    assert.equal(lab.exec(lab.rtr, "cat", ["/proc/net/ip_mr_cache"]).stdout.trim().split("\n").length, 1);
+    assert.throws(() => Deno.lstatSync(lab.socket));
+    const gone = lab.cli(["status"]);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /mroute daemon is not running/);
   });
 });
