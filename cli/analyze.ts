@@ -7,6 +7,7 @@ import { renderTree } from "./render/tree.ts";
 import { renderConversations, renderEndpoints, renderIo, renderPhs } from "./render/stats.ts";
 import { renderCsv } from "./render/csv.ts";
 import { ProgressBar } from "./render/progress.ts";
+import { frameFilter } from "../lib/flow/frame_filter.ts";
 
 const CONV_TYPES = ["eth", "ip", "ipv6", "tcp", "udp"] as const;
 
@@ -65,6 +66,10 @@ export function register(program: Program): void {
     .option("--endpoints [types]", "print endpoint tables like tshark -z endpoints (eth,ip,ipv6,tcp,udp)")
     .option("--io <secs>", "print frames and bytes per interval like tshark -z io,stat", seconds)
     .option("--decode-as <rule...>", "force a decoder, e.g. udp.port=5000:rtp (repeatable)")
+    .option(
+      "-f, --filter <expr>",
+      "analyse only frames matching a tcpdump (BPF) filter expression; needs libpcap",
+    )
     .option("-q, --quiet", "no warnings on stderr")
     .action(async (files, opts) => {
       const progress = Deno.stderr.isTerminal() && !opts.quiet ? new ProgressBar() : null;
@@ -82,6 +87,7 @@ export function register(program: Program): void {
       const top = opts.top ?? (structured ? undefined : 30);
       const { report, warnings } = await analyzeFiles(files, {
         decodeAs: opts.decodeAs,
+        filter: opts.filter !== undefined ? frameFilter(opts.filter) : undefined,
         ioInterval: opts.io,
         top,
         sort: opts.sort,

@@ -68,7 +68,6 @@ export class Analyzer {
   private lastT = 0;
   private readonly filter: AnalyzerOptions["filter"];
   private readonly tcpHook: TcpSegmentHook | null;
-  private readonly appLayerOf = new Map<Decoder, number>();
   private readonly outerV6 = new Map<string, number>();
   private readonly outerV6Labels: string[] = [];
 
@@ -98,12 +97,6 @@ export class Analyzer {
     this.outerPairs = new PairTable((n) =>
       n < 0x100000000 ? formatIpv4(n) : this.outerV6Labels[n - 0x100000000]
     );
-    let i = 0;
-    for (const d of this.registry.list()) {
-      const id = Layer.APP_BASE + i++;
-      this.appLayerOf.set(d, id);
-      this.phs.setAppName(id, d.phsName);
-    }
   }
 
   /** The RecordSink: bind once (`a.record.bind(a)` or use `sink`). */
@@ -256,8 +249,7 @@ export class Analyzer {
     }
     timingAdd(this.store.st, flow.base + F_ENCODING, t, p.origLen);
     flow.typeStats(idx).add(t, p.origLen);
-    const app = this.appLayerOf.get(dec);
-    if (app !== undefined) this.phs.addApp(leaf, app, p.origLen);
+    this.phs.addApp(leaf, flow.appLayer, p.origLen);
   }
 
   /** Records the classifier's verdict on the flow and counts the frames it held back. */
@@ -272,7 +264,9 @@ export class Analyzer {
     flow.evidence = r.evidence;
     flow.evidenceDetail = r.detail;
     flow.confidence = r.confidence;
-    const app = this.appLayerOf.get(dec);
+    // The decoder's registry id names its io,phs layer; stable even when plugins come and go.
+    const app = flow.appLayer = Layer.APP_BASE + this.registry.idOf(dec);
+    this.phs.setAppName(app, dec.phsName);
     const replayed = c.replayed;
     // The classifier kept exactly the frames this flow held back, in the same order.
     const n = pending === null ? 0 : Math.min(pending.times.length, replayed.length);
@@ -285,7 +279,7 @@ export class Analyzer {
       const t = pending!.times[i];
       timingAdd(this.store.st, flow.base + F_ENCODING, t, rp.origLen);
       flow.typeStats(rp.type).add(t, rp.origLen);
-      if (app !== undefined) this.phs.addApp(pending!.phsNodes[i], app, rp.origLen);
+      this.phs.addApp(pending!.phsNodes[i], app, rp.origLen);
     }
     return dec;
   }

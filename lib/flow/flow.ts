@@ -55,6 +55,8 @@ export class Flow {
   confidence = 0;
   /** Per packet type stats (index = decoder's type index); the encoding level is in the store. */
   packetTypes: (TimingStats | undefined)[] = [];
+  /** io,phs layer id of the chosen decoder. */
+  appLayer = 0;
   /** Packets the chosen decoder could not parse. */
   malformed = 0;
   /** Per direction, the PairStats of the MAC pair cached in the store (see Analyzer.countEth). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { AnalyzeReport } from "../../lib/flow/report_schema.ts";
-import { corpusPath, corpusTest } from "../_util/corpus.ts";
+import { corpusAvailable, corpusPath, corpusTest, haveTool, testIf } from "../_util/corpus.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const sample = `${root}samples/demo.pcapng`;
@@ -163,3 +163,45 @@ Deno.test("output into a closed pipe is not an error", async () => {
   }).output();
   assert.equal(new TextDecoder().decode(r.stderr), "");
 });
+
+const FILTER_CASES: [string, string][] = [
+  ["mixed-lan-browsing-flows.pcap", "udp port 53"],
+  ["mixed-lan-browsing-flows.pcap", "tcp and not port 80"],
+  ["vlan-8021q-icmp-arp.pcap", "vlan and icmp"],
+  ["sll2-icmp-icmpv6-arp.pcap", "ip6 or arp"],
+  ["raw-ip-http-post.pcap", "tcp port 80 and greater 100"],
+  ["http-browse-multi-conn.pcap", "tcp[tcpflags] & tcp-syn != 0"],
+];
+
+for (const [file, expr] of FILTER_CASES) {
+  testIf(
+    haveTool("tcpdump") && corpusAvailable,
+    "needs tcpdump, libpcap and the shared corpus",
+    `analyze -f '${expr}' ${file} keeps exactly the frames tcpdump keeps`,
+    async () => {
+      const r = await mpp(["analyze", "--json", "-f", expr, corpusPath(file)]);
+      assert.equal(r.code, 0, r.stderr);
+      const rep = JSON.parse(r.stdout);
+      const td = await new Deno.Command("tcpdump", {
+        args: ["-n", "-r", corpusPath(file), expr],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      const n = new TextDecoder().decode(td.stdout).split("\n").filter((l) =>
+        l.length > 0 && !l.startsWith(" ") && !l.startsWith("\t")
+      ).length;
+      assert.equal(rep.summary.packets, n);
+      assert.ok(rep.summary.filteredOut > 0 || n === rep.files[0].packets);
+    },
+  );
+}
+
+testIf(
+  haveTool("tcpdump"),
+  "needs libpcap",
+  "a bad filter is a usage error naming libpcap's complaint",
+  async () => {
+    const r = await mpp(["analyze", "-f", "port banana", sample]);
+    assertCleanError(r, 2, /banana|syntax|port/);
+  },
+);
