@@ -11,6 +11,39 @@ import { formatForPath, type RingSpec } from "../lib/capture/rotation.ts";
 import { Analyzer } from "../lib/flow/analyzer.ts";
 import { buildReport } from "../lib/flow/report.ts";
 import { renderTree } from "./render/tree.ts";
+import type { CaptureRecord } from "../lib/capture/record.ts";
+import { Packet } from "../lib/packet/packet.ts";
+import { PacketDecoder } from "../lib/packet/decoder.ts";
+import { summarize } from "../lib/packet/format.ts";
+import { defaultRegistry } from "../decoders/registry.ts";
+import type { Carrier } from "../decoders/decoder.ts";
+
+/**
+ * The packet line after the time stamp: lib/packet's tcpdump-like summary, plus the application
+ * protocol and message type when a decoder recognises this single packet by its structure
+ * (port-only guesses are left out: one packet is too little to trust them).
+ */
+function packetDescriber(): (rec: CaptureRecord) => string {
+  const decoder = new PacketDecoder();
+  const registry = defaultRegistry();
+  const pkt = new Packet();
+  return (rec) => {
+    decoder.decode(rec, pkt);
+    const base = summarize(pkt);
+    const carrier: Carrier | null = pkt.ipProto === 17
+      ? "udp"
+      : pkt.ipProto === 6
+      ? "tcp"
+      : pkt.ipVersion === 0
+      ? "ether"
+      : null;
+    if (carrier === null || pkt.malformed || (carrier !== "ether" && pkt.payloadLen <= 0)) return base;
+    const c = registry.classify(pkt, carrier);
+    if (!c || c.evidence === "port" || c.confidence < 0.5) return base;
+    const type = c.decoder.decode(pkt, c.decoder.createState());
+    return `${base} [${c.decoder.name}${type >= 0 ? " " + c.decoder.packetTypes[type] : ""}]`;
+  };
+}
 
 function positive(what: string, example: string, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -169,6 +202,7 @@ export function register(program: Program): void {
           ? { path: opts.write, format: formatForPath(opts.write, opts.format), ring: ringSpec }
           : undefined,
         printPackets,
+        describe: printPackets ? packetDescriber() : undefined,
         announce: !opts.quiet,
         records: flows ? (rec) => flows.record(rec) : undefined,
         everySecond: flows ? () => draw(false) : undefined,
