@@ -7,9 +7,6 @@ import { MppError } from "../errors.ts";
 import { CaptureRecord } from "./record.ts";
 import { LiveCapture, type LiveOptions, type LiveStats } from "./live.ts";
 import { CaptureOutput, type RingSpec } from "./rotation.ts";
-import { Packet } from "../packet/packet.ts";
-import { PacketDecoder } from "../packet/decoder.ts";
-import { summarize } from "../packet/format.ts";
 
 export interface AutostopSpec {
   durationS?: number;
@@ -22,8 +19,10 @@ export interface SessionOptions extends LiveOptions {
   write?: { path: string; format: "pcap" | "pcapng"; ring?: RingSpec };
   count?: number;
   autostop?: AutostopSpec;
-  /** Print one line per packet to `lines`. */
+  /** Print one line per packet to `lines`: its time, then what `describe` says about the frame. */
   printPackets: boolean;
+  /** The text after the time stamp (addresses, protocols); default: length and link type. */
+  describe?: (rec: CaptureRecord) => string;
   /** Where packet lines go (default stdout); reports go to `report` (default stderr). */
   lines?: (s: string) => void;
   report?: (s: string) => void;
@@ -101,8 +100,7 @@ export async function runCaptureSession(opts: SessionOptions): Promise<SessionRe
   const auto = opts.autostop ?? {};
   const started = performance.now();
   const tz = -new Date().getTimezoneOffset() * 60;
-  const decoder = new PacketDecoder();
-  const pkt = new Packet();
+  const describe = opts.describe ?? ((r: CaptureRecord) => `length ${r.origLen}, link type ${r.linkType}`);
   const rec = new CaptureRecord();
   const names = cap.interfaces.map((f) => f.name);
   const multi = names.length > 1;
@@ -146,9 +144,8 @@ export async function runCaptureSession(opts: SessionOptions): Promise<SessionRe
     }
     if (opts.printPackets) {
       const nanos = cap.interfaces[ifIndex].nanos;
-      decoder.decode(rec, pkt);
       const frac = nanos ? String(f).padStart(9, "0") : String(f).padStart(6, "0");
-      lines(`${clock(s, frac, tz)} ${multi ? names[ifIndex] + " " : ""}${summarize(pkt)}\n`);
+      lines(`${clock(s, frac, tz)} ${multi ? names[ifIndex] + " " : ""}${describe(rec)}\n`);
     }
   };
   let lastSecond = performance.now();

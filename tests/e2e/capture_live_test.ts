@@ -248,3 +248,18 @@ for i in range(3): s.sendto(b"l"*20,("127.0.0.1",9001))`,
     }
   },
 );
+
+testIf(ready, why, "packet lines name the application protocol a decoder recognises", async () => {
+  await using net = makeNet();
+  const cap = await startCapture(net.a, ["-i", net.ifA, "-c", "1", "-f", "udp port 53"]);
+  // A DNS query for example.com, type A, built byte by byte.
+  pyIn(
+    net.b,
+    `import socket
+q=bytes([0x12,0x34,1,0,0,1,0,0,0,0,0,0,7])+b"example"+bytes([3])+b"com"+bytes([0,0,1,0,1])
+socket.socket(socket.AF_INET,socket.SOCK_DGRAM).sendto(q,("${net.addrA}",53))`,
+  );
+  assert.equal((await cap.done).code, 0, cap.stderr());
+  const line = cap.stdout().trim();
+  assert.match(line, /UDP, length 29 \[DNS [^\]]*[Qq]uery[^\]]*\]$/, line);
+});
