@@ -18,6 +18,11 @@ const FIELDS = [
   "frame.interface_id",
   "ip.src",
   "ip.dst",
+  "ip.ttl",
+  "ipv6.hlim",
+  "udp.length",
+  "icmp.code",
+  "igmp.maddr",
   "ipv6.src",
   "ipv6.dst",
   "tcp.srcport",
@@ -89,6 +94,8 @@ function compare(p: Packet, t: Row): string[] {
     eq("ipv6.src", formatIpv6(p.src), t["ipv6.src"][ips6 - 1]);
     eq("ipv6.dst", formatIpv6(p.dst), t["ipv6.dst"][ips6 - 1]);
   } else eq("ip layers", 0, ips4 + ips6);
+  if (p.ipVersion === 4) eq("ip.ttl", p.ttl, t["ip.ttl"][ips4 - 1]);
+  if (p.ipVersion === 6) eq("ipv6.hlim", p.ttl, t["ipv6.hlim"][ips6 - 1]);
   if (p.tunnel !== 0 && p.outerIpVersion === 4) eq("outer ip.src", formatIpv4(p.outerSrc[0]), t["ip.src"][0]);
   const hasTcp = p.layers.subarray(0, p.depth).includes(Layer.TCP);
   const hasUdp = p.layers.subarray(0, p.depth).includes(Layer.UDP);
@@ -107,6 +114,10 @@ function compare(p: Packet, t: Row): string[] {
   if (hasUdp && p.tunnel === 0) {
     eq("udp.srcport", p.srcPort, t["udp.srcport"][0]);
     eq("udp.dstport", p.dstPort, t["udp.dstport"][0]);
+    const udpLast = p.layers[p.depth - 1] === Layer.UDP;
+    if (udpLast && !p.truncated && !p.malformed) {
+      eq("udp.length - 8", p.payloadWireLen, Number(t["udp.length"][0]) - 8);
+    }
   } else if (hasUdp) {
     // Inner transport after a UDP tunnel: the outer ports were reset with the inner IP.
     eq("udp.srcport (outer)", true, t["udp.srcport"].length > 0);
@@ -114,6 +125,8 @@ function compare(p: Packet, t: Row): string[] {
   eq("icmp.type", p.ipProto === 1 && !p.isFragment ? p.icmpType : -1, firstNum(t["icmp.type"]));
   eq("icmpv6.type", p.ipProto === 58 && !p.isFragment ? p.icmpType : -1, firstNum(t["icmpv6.type"]));
   eq("igmp.type", p.igmpType, firstNum(t["igmp.type"]));
+  if (p.igmpType >= 0) eq("igmp.maddr", formatIpv4(p.igmpGroup), t["igmp.maddr"][0] ?? "0.0.0.0");
+  eq("icmp.code", p.ipProto === 1 && !p.isFragment ? p.icmpCode : -1, firstNum(t["icmp.code"]));
   const vlans = [...t["ieee8021ad.id"], ...t["vlan.id"]].slice(0, 4).join(",");
   eq("vlan ids", Array.from(p.vlanIds.subarray(0, p.vlanCount)).join(","), vlans);
   eq("mpls.label", p.mplsCount > 0 ? p.mplsLabel : -1, firstNum(t["mpls.label"]));
