@@ -2,7 +2,7 @@
  * mpp mroute vs smcroute: add and then remove N (S,G) routes, in one run, each daemon in its own
  * network namespace with the same interfaces (veth pairs: this kernel has no dummy module).
  *
- *   deno run -A bench/mroute_vs_smcroute.ts [--routes 1000] [--per-process 200]
+ *   deno run -A bench/mroute_vs_smcroute.ts [--routes 1000] [--per-process 200] [--rounds 5]
  *
  * Measured end to end, process start-up included:
  *   batch        `mpp mroute -b FILE` vs `smcroutectl -b < FILE` (add N, then remove N)
@@ -24,6 +24,7 @@ function arg(name: string, def: number): number {
 }
 const N = arg("--routes", 1000);
 const P = arg("--per-process", 200);
+const R = arg("--rounds", 5);
 
 function sh(
   cmd: string,
@@ -175,22 +176,30 @@ try {
       sh("smcrouted", ["-v"]).out.trim().split("\n")[0]
     }, ${N} (S,G) routes, IIF i0, OIFs o1 o2`,
   );
-  // Batch: add N, verify, remove N, verify.
-  const ma = mpp(["-b", "-"], addLines);
-  must(ma, "mpp batch add");
-  if (mfcCount(nsM) !== N) throw new Error(`mpp: kernel has ${mfcCount(nsM)} routes, expected ${N}`);
-  const sa = smc(["-b"], addLines);
-  must(sa, "smcroutectl -b add");
-  if (mfcCount(nsS) !== N) throw new Error(`smcroute: kernel has ${mfcCount(nsS)} routes, expected ${N}`);
-  row(`batch add ${N} routes`, ma.ms, sa.ms);
-  const md = mpp(["-b", "-"], mppDel);
-  must(md, "mpp batch del");
-  const sd = smc(["-b"], smcDel);
-  must(sd, "smcroutectl -b remove");
-  if (mfcCount(nsM) !== 0 || mfcCount(nsS) !== 0) {
-    throw new Error(`routes left after remove: mpp ${mfcCount(nsM)}, smcroute ${mfcCount(nsS)}`);
+  // Batch: add N, verify, remove N, verify; R rounds alternating mpp and smcroute, medians.
+  const med = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+  const t = { ma: [] as number[], sa: [] as number[], md: [] as number[], sd: [] as number[] };
+  for (let round = 0; round < R; round++) {
+    const ma = mpp(["-b", "-"], addLines);
+    must(ma, "mpp batch add");
+    if (mfcCount(nsM) !== N) throw new Error(`mpp: kernel has ${mfcCount(nsM)} routes, expected ${N}`);
+    const sa = smc(["-b"], addLines);
+    must(sa, "smcroutectl -b add");
+    if (mfcCount(nsS) !== N) throw new Error(`smcroute: kernel has ${mfcCount(nsS)} routes, expected ${N}`);
+    const md = mpp(["-b", "-"], mppDel);
+    must(md, "mpp batch del");
+    const sd = smc(["-b"], smcDel);
+    must(sd, "smcroutectl -b remove");
+    if (mfcCount(nsM) !== 0 || mfcCount(nsS) !== 0) {
+      throw new Error(`routes left after remove: mpp ${mfcCount(nsM)}, smcroute ${mfcCount(nsS)}`);
+    }
+    t.ma.push(ma.ms);
+    t.sa.push(sa.ms);
+    t.md.push(md.ms);
+    t.sd.push(sd.ms);
   }
-  row(`batch remove ${N} routes`, md.ms, sd.ms);
+  row(`batch add ${N} routes (median of ${R})`, med(t.ma), med(t.sa));
+  row(`batch remove ${N} routes (median of ${R})`, med(t.md), med(t.sd));
 
   // One process per route.
   const per = (fn: (i: number) => { code: number; err: string; ms: number }, what: string) => {
@@ -237,7 +246,6 @@ try {
     launcher.push(r.code === 0 ? r.ms : NaN);
     direct.push(mpp(["add", "i0", "10.250.0.1", "239.250.0.1", "o1"]).ms);
   }
-  const med = (a: number[]) => a.slice().sort((x, y) => x - y)[a.length >> 1];
   console.log(
     `one 'mpp mroute add' end to end, median of 15: ./mpp launcher ${
       Number.isNaN(med(launcher)) ? "failed (cli/main.ts did not load)" : med(launcher).toFixed(1) + " ms"
