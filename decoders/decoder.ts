@@ -54,4 +54,27 @@ export interface Decoder<S = unknown> {
   decode(p: Packet, state: S): number;
   /** Per-flow session facts for the report (e.g. RTP stream stats), JSON-safe; undefined if none. */
   summarize?(state: S): Record<string, unknown> | undefined;
+  /** Stream protocols: fed with reassembled bytes by lib/tcp; `decode` then reports completed messages. */
+  stream?: StreamInput<S>;
+  /**
+   * Stream protocols: after `decode` returned a type, further messages the same segment completed
+   * (pipelining); -1 when none is left.
+   */
+  nextPdu?(state: S): number;
 }
+
+/**
+ * Reassembled-stream input for decoders of stream protocols (HTTP over TCP). lib/tcp calls these
+ * for the flow's chosen decoder with in-order bytes per direction (`fromOrig`: from the
+ * connection's originator); views are only valid during the call.
+ */
+export interface StreamInput<S = unknown> {
+  data(state: S, fromOrig: boolean, b: Uint8Array, off: number, len: number, t: number): void;
+  /** `len` bytes of this direction were never captured. */
+  gap(state: S, fromOrig: boolean, len: number, t: number): void;
+  /** The connection ended (close, reset, idle timeout or end of input). */
+  end(state: S, t: number): void;
+}
+
+/** `decode` result of a stream decoder for a segment that completed no message (tshark counts none). */
+export const NO_PDU = -2;

@@ -1,0 +1,146 @@
+/**
+ * One TCP connection (one incarnation of a 4-tuple): its state machine and a reassembler per
+ * direction. Direction 0 is the flow's originator. Reassembled bytes go to the owner's listener.
+ */
+import { TcpFlag } from "../packet/packet.ts";
+import { DirReassembler, type ReassemblyLimits, type StreamSink } from "./reassembler.ts";
+import type { RingBudget } from "./ring.ts";
+
+export const TcpState = {
+  /** Nothing but pure ACKs seen yet. */
+  NEW: 0,
+  /** SYN seen, no SYN-ACK: half-open. */
+  SYN_SENT: 1,
+  /** SYN-ACK seen (with or without the SYN). */
+  SYN_RECEIVED: 2,
+  ESTABLISHED: 3,
+  /** Data without a handshake: the capture started mid-stream. */
+  MIDSTREAM: 4,
+  /** One side sent FIN. */
+  CLOSING: 5,
+  /** Both sides sent FIN. */
+  CLOSED: 6,
+  RESET: 7,
+} as const;
+
+export const TCP_STATE_NAMES = [
+  "new",
+  "syn-sent",
+  "syn-received",
+  "established",
+  "midstream",
+  "closing",
+  "closed",
+  "reset",
+] as const;
+
+/** What a connection's owner hears: bytes and holes per direction, and the end. */
+export interface StreamEvents {
+  data(s: TcpStream, dir: number, b: Uint8Array, off: number, len: number, t: number): void;
+  gap(s: TcpStream, dir: number, len: number, t: number): void;
+}
+
+export class TcpStream implements StreamSink {
+  state: number = TcpState.NEW;
+  readonly dirs: [DirReassembler, DirReassembler];
+  /** Flushed and reported as ended (it may still receive late segments). */
+  ended = false;
+  firstT: number;
+  lastT: number;
+  /** Free slot for consumers (e.g. the --streams writer's per-stream record). */
+  user: unknown = null;
+  /** Endpoints: [0] the originator, [1] the responder (addresses as text, set when opened). */
+  readonly addr: [string, string] = ["", ""];
+  readonly port: [number, number] = [0, 0];
+  /** Direction of the connection's first segment (tshark's "Node 0"). */
+  firstDir = 0;
+
+  constructor(
+    /** tshark's tcp.stream: streams numbered from 0 in order of their first segment. */
+    readonly index: number,
+    /** The flow this connection belongs to (lib/flow's Flow; opaque here). */
+    readonly flow: unknown,
+    /** Earlier connections on the same 4-tuple (tcpflow's cNNNN counter). */
+    readonly reuse: number,
+    limits: ReassemblyLimits,
+    budget: RingBudget,
+    private readonly events: StreamEvents,
+    t: number,
+  ) {
+    this.dirs = [new DirReassembler(0, limits, budget, this), new DirReassembler(1, limits, budget, this)];
+    this.firstT = this.lastT = t;
+  }
+
+  onData(dir: number, b: Uint8Array, off: number, len: number, t: number): void {
+    this.events.data(this, dir, b, off, len, t);
+  }
+  onGap(dir: number, len: number, t: number): void {
+    this.events.gap(this, dir, len, t);
+  }
+
+  get stateName(): string {
+    return TCP_STATE_NAMES[this.state];
+  }
+
+  /**
+   * Whether a SYN (without ACK) from `dir` starts a new connection on this 4-tuple: the old one
+   * is over (FIN both ways or RST), or the SYN carries another initial sequence number after data.
+   */
+  isNewConnection(dir: number, seq: number): boolean {
+    if (this.state === TcpState.CLOSED || this.state === TcpState.RESET) return true;
+    const d = this.dirs[dir];
+    if (!d.synSeen) return d.started && (d.bytes > 0 || this.dirs[dir ^ 1].bytes > 0);
+    return seq !== d.isn && (d.bytes > 0 || this.dirs[dir ^ 1].bytes > 0 || this.state === TcpState.CLOSING);
+  }
+
+  /** One segment from `dir`; payload is b[off, off+len). */
+  segment(
+    dir: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    window: number,
+    b: Uint8Array,
+    off: number,
+    len: number,
+    t: number,
+  ): void {
+    this.lastT = t;
+    const me = this.dirs[dir], peer = this.dirs[dir ^ 1];
+    const syn = (flags & TcpFlag.SYN) !== 0, hasAck = (flags & TcpFlag.ACK) !== 0;
+    const rst = (flags & TcpFlag.RST) !== 0;
+    if (window === 0 && !syn && !rst) me.zeroWindow++;
+    if (syn) {
+      me.syn(seq);
+      if (hasAck) {
+        if (this.state < TcpState.SYN_RECEIVED) this.state = TcpState.SYN_RECEIVED;
+      } else if (this.state === TcpState.NEW) this.state = TcpState.SYN_SENT;
+      seq = (seq + 1) >>> 0;
+    } else if (hasAck && this.state === TcpState.SYN_RECEIVED) this.state = TcpState.ESTABLISHED;
+    if (hasAck) peer.acked(ack, t);
+    if (len > 0 || !syn) me.segment(seq, b, off, len, t);
+    if (len > 0 && (this.state === TcpState.NEW || this.state === TcpState.SYN_SENT)) {
+      this.state = this.state === TcpState.NEW ? TcpState.MIDSTREAM : TcpState.ESTABLISHED;
+    }
+    if ((flags & TcpFlag.FIN) !== 0 && !me.finSeen) {
+      me.finSeen = true;
+      me.finSeq = (seq + len) >>> 0;
+      if (this.state !== TcpState.RESET) this.state = peer.finSeen ? TcpState.CLOSED : TcpState.CLOSING;
+    }
+    if (rst) {
+      me.rstSeen = true;
+      this.state = TcpState.RESET;
+    }
+  }
+
+  /** Skips every hole and delivers all buffered data (end of the connection or of the input). */
+  flush(t: number): void {
+    this.dirs[0].flush(t);
+    this.dirs[1].flush(t);
+  }
+
+  /** Bytes waiting out of order in both directions. */
+  buffered(): number {
+    return this.dirs[0].buffered() + this.dirs[1].buffered();
+  }
+}
