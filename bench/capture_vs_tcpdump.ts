@@ -200,21 +200,26 @@ else if (import.meta.main) {
     for (const rate of rates) {
       for (const tool of ["tcpdump", "mpp"]) {
         const r = await trial(tool, a, b, ifA, "10.99.0.9", `${dir}/gen`, rate, dir);
-        // Sustained: no kernel drops, every packet that passed the filter is in the file, and the
-        // generator really reached the rate (on a loaded machine it may not).
-        const ok = r.dropped === 0 && r.written === r.received && r.sent >= 0.95 * rate * seconds;
-        if (ok) best[tool] = Math.max(best[tool], rate);
+        // Sustained: no kernel drops and every packet that passed the filter is in the file. The rate
+        // counted is what actually arrived (on a loaded 2-core machine the generator may fall short).
+        const ok = r.dropped === 0 && r.written === r.received;
+        const achieved = r.received / seconds;
+        if (ok) best[tool] = Math.max(best[tool], achieved);
+        const note = !ok ? " DROPS" : r.sent < 0.95 * rate * seconds ? " (generator fell short)" : "";
         console.log(
           `| ${rate} | ${tool} | ${r.sent} | ${r.received} | ${r.written} | ${r.dropped} | ${
             r.cpu.toFixed(2)
           } | ` +
-            `${(r.cpu / Math.max(1, r.written) * 1e6).toFixed(2)} |${ok ? "" : " ✗"}`,
+            `${(r.cpu / Math.max(1, r.written) * 1e6).toFixed(2)} |${note}`,
         );
         Deno.removeSync(`${dir}/${tool}-${rate}.pcap`);
       }
     }
     console.log(
-      `\nhighest rate with zero kernel drops: tcpdump ${best.tcpdump} pkt/s, mpp ${best.mpp} pkt/s` +
+      `\nhighest rate received with zero kernel drops and all written: tcpdump ${
+        Math.round(best.tcpdump)
+      } pkt/s, ` +
+        `mpp ${Math.round(best.mpp)} pkt/s` +
         ` (mpp/tcpdump = ${(best.mpp / Math.max(1, best.tcpdump)).toFixed(2)})`,
     );
   } finally {
