@@ -3,6 +3,7 @@
  * event subscriptions. Kept free of daemon code so a one-shot CLI call loads only this and zod.
  */
 import { MppError, type MppErrorCode } from "../errors.ts";
+import { Deadlines } from "./deadlines.ts";
 import { LineReader, LineWriter } from "./lines.ts";
 import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ServerMsg } from "./protocol.ts";
 
@@ -21,7 +22,6 @@ type EventFn = (data: unknown, topic: string) => void;
 interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
-  timer: ReturnType<typeof setTimeout>;
 }
 
 const KNOWN_CODES = new Set<string>([
@@ -56,6 +56,7 @@ export class IpcClient {
   #conn: Deno.UnixConn;
   #writer: LineWriter;
   #pending = new Map<number, Pending>();
+  #deadlines = new Deadlines<number>();
   #subs = new Map<string, Set<EventFn>>();
   #nextId = 1;
   #timeoutMs: number;
@@ -88,7 +89,7 @@ export class IpcClient {
     }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      this.#deadlines.add(id, timeoutMs, () => {
         this.#pending.delete(id);
         reject(
           new MppError(
@@ -97,8 +98,8 @@ export class IpcClient {
             "check that the daemon is healthy (its log), then retry",
           ),
         );
-      }, timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      });
+      this.#pending.set(id, { resolve, reject });
       this.#writer.send({ v: PROTOCOL_VERSION, id, cmd, args }).catch((e) => this.#fail(e));
     });
   }
@@ -121,11 +122,11 @@ export class IpcClient {
   #control(body: Record<string, string>): Promise<unknown> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      this.#deadlines.add(id, this.#timeoutMs, () => {
         this.#pending.delete(id);
         reject(new MppError("timeout", `${this.#service} did not answer a subscription`, "retry"));
-      }, this.#timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      });
+      this.#pending.set(id, { resolve, reject });
       this.#writer.send({ v: PROTOCOL_VERSION, id, ...body }).catch((e) => this.#fail(e));
     });
   }
@@ -150,7 +151,7 @@ export class IpcClient {
 
   #fail(e: unknown): void {
     for (const [id, p] of this.#pending) {
-      clearTimeout(p.timer);
+      this.#deadlines.delete(id);
       p.reject(e);
       this.#pending.delete(id);
     }
@@ -204,7 +205,7 @@ export class IpcClient {
     const p = this.#pending.get(m.id);
     if (!p) return;
     this.#pending.delete(m.id);
-    clearTimeout(p.timer);
+    this.#deadlines.delete(m.id);
     if (m.ok) p.resolve(m.result);
     else p.reject(toMppError(m.error));
   }

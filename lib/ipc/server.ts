@@ -8,6 +8,7 @@ import type { CommandContext } from "../command/command.ts";
 import { EventBus } from "../command/events.ts";
 import type { Registry } from "../command/registry.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
+import { Deadlines } from "./deadlines.ts";
 import { LineReader, LineTooLong, LineWriter } from "./lines.ts";
 import { ClientMsg, type ErrorBody, type Id, MAX_MESSAGE_BYTES } from "./protocol.ts";
 import { claimSocketPath, ioError, resolveGroup } from "./socket_path.ts";
@@ -47,6 +48,8 @@ export class IpcServer {
   #clients = new Set<Client>();
   #accepting: Promise<void>;
   #closed = false;
+  #deadlines = new Deadlines<number>();
+  #nextToken = 1;
 
   private constructor(listener: Deno.Listener, opts: IpcServerOptions) {
     this.#listener = listener;
@@ -108,6 +111,7 @@ export class IpcServer {
       // already closed
     }
     for (const c of this.#clients) this.#drop(c);
+    this.#deadlines.clear();
     await this.#accepting;
     try {
       Deno.removeSync(this.path);
@@ -230,9 +234,9 @@ export class IpcServer {
   async #runRequest(c: Client, id: Id, cmd: string, args: unknown): Promise<void> {
     const ac = new AbortController();
     c.aborts.add(ac);
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const token = this.#nextToken++;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      this.#deadlines.add(token, this.#opts.requestTimeoutMs, () => {
         ac.abort();
         reject(
           new MppError(
@@ -241,7 +245,7 @@ export class IpcServer {
             "check the daemon log; retry",
           ),
         );
-      }, this.#opts.requestTimeoutMs);
+      });
     });
     const ctx: CommandContext = {
       log: this.#opts.log,
@@ -257,7 +261,7 @@ export class IpcServer {
       if (!(e instanceof MppError)) this.#opts.log.error("command failed", { cmd, error: e });
       reply = { id, ok: false, error: errorBody(e) };
     } finally {
-      clearTimeout(timer);
+      this.#deadlines.delete(token);
       c.aborts.delete(ac);
     }
     try {
