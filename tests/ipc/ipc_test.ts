@@ -245,3 +245,46 @@ Deno.test("ipc: closing the server fails pending client requests instead of hang
   await new Promise((r) => setTimeout(r, 200));
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test({
+  name: "ipc: the socket's group is configurable (by name); an unknown group is refused",
+  ignore: Deno.uid() !== 0,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    try {
+      const s = await IpcServer.listen({ path: `${dir}/g.sock`, registry: registry(), group: "nogroup" });
+      const st = Deno.statSync(`${dir}/g.sock`);
+      assert.equal(st.gid, 65534);
+      assert.equal(st.mode! & 0o777, 0o660);
+      await s.close();
+      await assert.rejects(
+        IpcServer.listen({ path: `${dir}/h.sock`, registry: registry(), group: "no-such-group-x" }),
+        /unknown group 'no-such-group-x'/,
+      );
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("ipc: clients beyond maxClients get a busy error, the others keep working", async () => {
+  const dir = Deno.makeTempDirSync();
+  const server = await IpcServer.listen({ path: `${dir}/m.sock`, registry: registry(), maxClients: 2 });
+  try {
+    const a = await IpcClient.connect(`${dir}/m.sock`);
+    const b = await IpcClient.connect(`${dir}/m.sock`);
+    assert.equal(await a.request("echo", { x: 1 }), 1);
+    assert.equal(await b.request("echo", { x: 2 }), 2);
+    const lines = await rawExchange(`${dir}/m.sock`, '{"v":1,"id":1,"cmd":"echo","args":{"x":3}}\n');
+    const m = JSON.parse(lines[0]);
+    assert.equal(m.ok, false);
+    assert.equal(m.error.code, "busy");
+    assert.match(m.error.message, /too many clients \(2\)/);
+    assert.equal(await a.request("echo", { x: 4 }), 4);
+    await a.close();
+    await b.close();
+  } finally {
+    await server.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
