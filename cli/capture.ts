@@ -176,6 +176,13 @@ export function register(program: Program): void {
         packets: auto.packets,
       };
       const toStdout = opts.write === "-";
+      if (opts.immediate && opts.snaplen > 2048 && !opts.quiet) {
+        // Measured here: immediate mode uses fixed ring frames of the snaplen, so a 64 KiB+ snaplen
+        // leaves room for few packets and bursts get dropped (toolchain notes, section 5).
+        console.error(
+          `mpp: warning: --immediate with a ${opts.snaplen}-byte snaplen drops packets in bursts; add -s 2048`,
+        );
+      }
       const flows = opts.flows && !toStdout ? new Analyzer() : undefined;
       const printPackets = !flows && !opts.quiet && !toStdout && (!opts.write || Deno.stdout.isTerminal());
       const tty = Deno.stdout.isTerminal();
