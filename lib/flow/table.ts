@@ -1,5 +1,7 @@
 import { KEY_WORDS, type KeyBuilder } from "./key.ts";
 
+const STRIDE = KEY_WORDS + 1;
+
 /**
  * Open-addressing hash table from canonical flow keys (numbers, never strings: string keys cap
  * out near 1 Mpkt/s, see performance.md) to dense flow ids 0..n-1. Keys live in one growing
@@ -8,17 +10,18 @@ import { KEY_WORDS, type KeyBuilder } from "./key.ts";
 export class FlowIndex {
   private slots: Int32Array;
   private mask: number;
+  /** Per id: the hash then the key words, adjacent so a probe touches one cache line. */
   private keys: Uint32Array;
-  private hashes: Uint32Array;
   size = 0;
+  private capacity: number;
 
   constructor(initialCapacity = 1 << 12) {
     let cap = 16;
     while (cap < initialCapacity * 2) cap <<= 1;
     this.slots = new Int32Array(cap);
     this.mask = cap - 1;
-    this.keys = new Uint32Array(initialCapacity * KEY_WORDS);
-    this.hashes = new Uint32Array(initialCapacity);
+    this.keys = new Uint32Array(initialCapacity * STRIDE);
+    this.capacity = initialCapacity;
   }
 
   /** The id of the key in `kb`, or -1. */
@@ -29,8 +32,9 @@ export class FlowIndex {
       const s = slots[i];
       if (s === 0) return -1;
       const id = s - 1;
-      if (this.hashes[id] === kb.hash) {
-        const o = id * KEY_WORDS;
+      const h = id * STRIDE;
+      if (keys[h] === kb.hash) {
+        const o = h + 1;
         let eq = true;
         for (let j = 0; j < KEY_WORDS; j++) {
           if (keys[o + j] !== w[j]) {
@@ -47,9 +51,9 @@ export class FlowIndex {
   /** Adds the key in `kb` (which must not be present) and returns its new id. */
   add(kb: KeyBuilder): number {
     const id = this.size++;
-    if (id >= this.hashes.length) this.growStore();
-    this.keys.set(kb.words, id * KEY_WORDS);
-    this.hashes[id] = kb.hash;
+    if (id >= this.capacity) this.growStore();
+    this.keys[id * STRIDE] = kb.hash;
+    this.keys.set(kb.words, id * STRIDE + 1);
     if (this.size * 2 > this.slots.length) this.rehash();
     else this.place(id, kb.hash);
     return id;
@@ -57,7 +61,7 @@ export class FlowIndex {
 
   /** The key words of flow `id` (a view; valid until the next add). */
   key(id: number): Uint32Array {
-    return this.keys.subarray(id * KEY_WORDS, (id + 1) * KEY_WORDS);
+    return this.keys.subarray(id * STRIDE + 1, id * STRIDE + 1 + KEY_WORDS);
   }
 
   private place(id: number, hash: number): void {
@@ -67,18 +71,15 @@ export class FlowIndex {
   }
 
   private growStore(): void {
-    const n = this.hashes.length * 2;
-    const keys = new Uint32Array(n * KEY_WORDS);
+    this.capacity *= 2;
+    const keys = new Uint32Array(this.capacity * STRIDE);
     keys.set(this.keys);
     this.keys = keys;
-    const hashes = new Uint32Array(n);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
   }
 
   private rehash(): void {
     this.slots = new Int32Array(this.slots.length * 2);
     this.mask = this.slots.length - 1;
-    for (let id = 0; id < this.size; id++) this.place(id, this.hashes[id]);
+    for (let id = 0; id < this.size; id++) this.place(id, this.keys[id * STRIDE]);
   }
 }

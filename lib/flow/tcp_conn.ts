@@ -29,9 +29,20 @@ export class TcpConn {
   /** Payload bytes per side (from segment lengths; lib/tcp refines this with sequence numbers). */
   origPayload = 0;
   respPayload = 0;
-  private seen = [0, 0];
-  private lastSeq = [[-1, -1, -1, -1], [-1, -1, -1, -1]]; // s h f r
-  private zeroWin = [0, 0];
+  // Flat fields, not arrays: one TcpConn per connection is touched per segment, and every extra
+  // object is another cache miss when thousands of connections interleave.
+  private seen0 = 0;
+  private seen1 = 0;
+  private sS0 = -1;
+  private sH0 = -1;
+  private sF0 = -1;
+  private sR0 = -1;
+  private sS1 = -1;
+  private sH1 = -1;
+  private sF1 = -1;
+  private sR1 = -1;
+  private zeroWin0 = 0;
+  private zeroWin1 = 0;
 
   /** Feeds one segment; `fromOrig` tells the direction. */
   update(fromOrig: boolean, flags: number, seq: number, window: number, payloadLen: number): void {
@@ -52,7 +63,7 @@ export class TcpConn {
     else if (ack && !syn && !fin && !rst) this.once(dir, H_A, "a");
     if (window === 0 && !rst && !syn) {
       // Zeek logs 'w' logarithmically: the 1st, 10th, 100th ... zero-window segment.
-      const n = ++this.zeroWin[dir];
+      const n = dir === 0 ? ++this.zeroWin0 : ++this.zeroWin1;
       if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) this.letter(dir, "w");
     }
 
@@ -114,16 +125,33 @@ export class TcpConn {
   }
 
   private once(dir: number, bit: number, l: string): void {
-    if ((this.seen[dir] & bit) !== 0) return;
-    this.seen[dir] |= bit;
+    const seen = dir === 0 ? this.seen0 : this.seen1;
+    if ((seen & bit) !== 0) return;
+    if (dir === 0) this.seen0 = seen | bit;
+    else this.seen1 = seen | bit;
     this.letter(dir, l);
   }
 
+  /** s/h/f/r: recorded again only when the sequence number changes. */
   private onSeq(dir: number, slot: number, seq: number, bit: number, l: string): void {
-    const last = this.lastSeq[dir];
-    if ((this.seen[dir] & bit) !== 0 && last[slot] === seq) return;
-    this.seen[dir] |= bit;
-    last[slot] = seq;
+    const seen = dir === 0 ? this.seen0 : this.seen1;
+    const last = dir === 0
+      ? (slot === 0 ? this.sS0 : slot === 1 ? this.sH0 : slot === 2 ? this.sF0 : this.sR0)
+      : (slot === 0 ? this.sS1 : slot === 1 ? this.sH1 : slot === 2 ? this.sF1 : this.sR1);
+    if ((seen & bit) !== 0 && last === seq) return;
+    if (dir === 0) {
+      this.seen0 = seen | bit;
+      if (slot === 0) this.sS0 = seq;
+      else if (slot === 1) this.sH0 = seq;
+      else if (slot === 2) this.sF0 = seq;
+      else this.sR0 = seq;
+    } else {
+      this.seen1 = seen | bit;
+      if (slot === 0) this.sS1 = seq;
+      else if (slot === 1) this.sH1 = seq;
+      else if (slot === 2) this.sF1 = seq;
+      else this.sR1 = seq;
+    }
     this.letter(dir, l);
   }
 }
