@@ -359,6 +359,11 @@ export abstract class NetworkDecoder {
     p.payloadLen = capEnd - i;
     p.payloadWireLen = wireEnd - i;
     if (proto !== 0x0800 && proto !== 0x86dd && proto !== 0x6558 && proto !== 0x880b) return;
+    if (i >= capEnd) {
+      // PPTP acknowledgements carry no payload; anything else here was cut by the snaplen.
+      if (wireEnd > capEnd) p.truncated = true;
+      return;
+    }
     if (!this.enterTunnel(Layer.GRE, key, capEnd, wireEnd)) return;
     if (proto === 0x0800) this.ipv4(i);
     else if (proto === 0x86dd) this.ipv6(i);
@@ -436,7 +441,11 @@ export abstract class NetworkDecoder {
     p.payloadOff = i;
     p.payloadLen = capEnd - i;
     p.payloadWireLen = wireEnd - i;
-    if (type !== 0xff || i >= capEnd) return;
+    if (type !== 0xff) return;
+    if (i >= capEnd) {
+      if (wireEnd > capEnd) p.truncated = true;
+      return;
+    }
     const v = b[i] >> 4;
     if (v !== 4 && v !== 6) return;
     if (!this.enterTunnel(Layer.GTP, teid, capEnd, wireEnd)) return;

@@ -711,3 +711,10 @@ Deno.test("IPv4 total length 0 (TSO capture) takes the length from the frame", (
   const p = decode(eth(0x0800, ip));
   assert.deepEqual([p.malformed, p.truncated, p.payloadLen, p.payloadWireLen], [false, false, 3000, 3000]);
 });
+
+Deno.test("PPTP GRE acknowledgement without payload is neither PPP nor malformed", () => {
+  const ack = B.gre({ version: 1, protocol: 0x880b, callId: 9, ack: 41, payload: new Uint8Array(0) });
+  const p = decode(eth(0x0800, B.ipv4({ src: A, dst: Z, proto: 47, payload: ack })));
+  assert.equal(stack(p), "eth:ip:gre");
+  assert.deepEqual([p.malformed, p.truncated, p.tunnelId, p.payloadLen], [false, false, 9, 0]);
+});

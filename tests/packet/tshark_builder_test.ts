@@ -106,6 +106,15 @@ function ethernetFrames(): Uint8Array[] {
     ),
     e(0x86dd, ah),
     e(0x8847, B.mpls({ labels: [100, 200, 300], payload: udp4(7, 8) })),
+    e(
+      0x0800,
+      B.ipv4({
+        src: A,
+        dst: Z,
+        proto: 47,
+        payload: B.gre({ version: 1, protocol: 0x880b, callId: 77, ack: 3, payload: new Uint8Array(0) }),
+      }),
+    ),
     e(0x8847, B.mpls({ labels: [16], payload: B.concat(new Uint8Array(4), e(0x0800, udp4(70, 80))) })),
     e(0x0800, udp4(9, 10), [10, 20, 30], [0x88a8, 0x8100, 0x8100]),
     e(0x0800, B.ipv4({ src: A, dst: Z, proto: 4, payload: udp4(11, 12, 5, "172.16.1.1", "172.16.1.2") })),
@@ -232,7 +241,7 @@ testIf(
         Deno.removeSync(path);
       }
     }
-    assert.equal(compared, 26);
+    assert.equal(compared, 27);
     assert.deepEqual(problems, []);
   },
 );
