@@ -400,6 +400,48 @@ export function register(program: Program): void {
       log.close();
     });
 
+  mroute.command("check-config")
+    .description("check a configuration file (syntax and addresses) without a daemon, like smcrouted -F")
+    .argument("<file>", "configuration file")
+    .option("--json", "JSON output")
+    .action(async (file, own) => {
+      const [{ loadConfig }, { parseJoin, parseRoute }] = await Promise.all([
+        import("../lib/mroute/config.ts"),
+        import("../lib/mroute/spec.ts"),
+      ]);
+      const cfg = loadConfig(file);
+      const errors: string[] = [];
+      for (const r of cfg.mroutes) {
+        try {
+          parseRoute(r, true);
+        } catch (e) {
+          errors.push(`mroute from ${r.iif} ${r.source ?? "*"} ${r.group}: ${(e as Error).message}`);
+        }
+      }
+      for (const j of cfg.mgroups) {
+        try {
+          parseJoin(j);
+        } catch (e) {
+          errors.push(`mgroup from ${j.iif} ${j.group}: ${(e as Error).message}`);
+        }
+      }
+      const summary = {
+        files: cfg.files,
+        phyints: cfg.phyints.length,
+        mgroups: cfg.mgroups.length,
+        mroutes: cfg.mroutes.length,
+        errors,
+      };
+      if (own.json || mroute.opts().json) console.log(JSON.stringify(summary, null, 2));
+      else {
+        console.log(
+          `${cfg.files.length} file(s): ${summary.phyints} phyint, ${summary.mgroups} mgroup, ${summary.mroutes} mroute`,
+        );
+        for (const e of errors) console.error(`mpp: ${e}`);
+      }
+      if (errors.length) Deno.exitCode = 1;
+    });
+
   clientOpts(
     mroute.command("add")
       .description(`add a route: ${ROUTE_USAGE}`)

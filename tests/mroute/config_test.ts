@@ -88,3 +88,28 @@ Deno.test("config: errors name the file and line; include loops and bad JSON are
     assert.throws(() => loadConfig(`${dir}/missing.conf`), /cannot read config file/);
   });
 });
+
+Deno.test("config: 'mpp mroute check-config' reports bad entries with exit status 1, good files with 0", () => {
+  withDir((dir) => {
+    const cli = new URL("../../cli/mroute.ts", import.meta.url).pathname;
+    const run = (file: string) => {
+      const o = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, "check-config", file, "--json"],
+        env: { DENO_NO_UPDATE_CHECK: "1" },
+      })
+        .outputSync();
+      return { code: o.code, out: new TextDecoder().decode(o.stdout) };
+    };
+    Deno.writeTextFileSync(
+      `${dir}/ok.conf`,
+      "mroute from eth0 source 10.0.0.1 group 239.1.1.1 to eth1\nmgroup from eth0 group 239.1.1.1\n",
+    );
+    const ok = run(`${dir}/ok.conf`);
+    assert.equal(ok.code, 0);
+    assert.deepEqual(JSON.parse(ok.out).errors, []);
+    Deno.writeTextFileSync(`${dir}/bad.conf`, "mroute from eth0 source 239.0.0.1 group 239.1.1.1 to eth1\n");
+    const bad = run(`${dir}/bad.conf`);
+    assert.equal(bad.code, 1);
+    assert.match(JSON.parse(bad.out).errors[0], /source 239\.0\.0\.1 is a multicast address/);
+  });
+});
