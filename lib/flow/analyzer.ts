@@ -2,7 +2,7 @@ import type { CaptureRecord } from "../capture/record.ts";
 import { Layer } from "../packet/layers.ts";
 import { Packet, TcpFlag } from "../packet/packet.ts";
 import { PacketDecoder } from "../packet/decoder.ts";
-import type { Carrier, Decoder } from "../../decoders/decoder.ts";
+import { type Carrier, type Decoder, NO_PDU } from "../../decoders/decoder.ts";
 import { type DecoderRegistry, defaultRegistry, type FlowClassifier } from "../../decoders/registry.ts";
 import { Flow, TrafficType } from "./flow.ts";
 import { KeyBuilder } from "./key.ts";
@@ -41,6 +41,8 @@ export interface AnalyzerOptions {
   filter?: (data: Uint8Array, origLen: number, linkType: number) => boolean;
   /** Called for every TCP segment of a flow after its state update (stream reassembly, lib/tcp). */
   tcpHook?: TcpSegmentHook;
+  /** Called at the end of `finish()` (lib/tcp flushes and ends every open stream). */
+  tcpFinish?: () => void;
 }
 
 /** Receives every TCP segment in arrival order; `p` is only valid during the call. */
@@ -68,6 +70,10 @@ export class Analyzer {
   private lastT = 0;
   private readonly filter: AnalyzerOptions["filter"];
   private readonly tcpHook: TcpSegmentHook | null;
+  private readonly tcpFinish: (() => void) | null;
+  /** The segment waiting for tcpHook: run after classification, before the app decoder. */
+  private hookFlow: Flow | null = null;
+  private hookFromOrig = false;
   private readonly outerV6 = new Map<string, number>();
   private readonly outerV6Labels: string[] = [];
 
@@ -94,6 +100,7 @@ export class Analyzer {
     this.io = opts.ioInterval && opts.ioInterval > 0 ? new IoStat(opts.ioInterval) : null;
     this.filter = opts.filter;
     this.tcpHook = opts.tcpHook ?? null;
+    this.tcpFinish = opts.tcpFinish ?? null;
     this.outerPairs = new PairTable((n) =>
       n < 0x100000000 ? formatIpv4(n) : this.outerV6Labels[n - 0x100000000]
     );
@@ -160,12 +167,16 @@ export class Analyzer {
       if (flow.tcp !== null && p.l4Off >= 0) {
         const fromOrig = fromA === flow.origIsA;
         flow.tcp.update(fromOrig, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
-        if (this.tcpHook !== null) this.tcpHook(flow, p, fromOrig, t);
+        if (this.tcpHook !== null) {
+          this.hookFlow = flow;
+          this.hookFromOrig = fromOrig;
+        }
       }
     } else this.unkeyed++;
 
     const leaf = this.phs.add(p, 0);
     if (flow !== null && p.payloadLen > 0 && !p.isFragment) this.application(flow, p, t, leaf);
+    if (this.hookFlow !== null) this.runTcpHook(p, t);
     if (p.hasMac && p.srcMacOff >= 0 && p.dstMacOff >= 0) this.countEth(p, flow, kb.srcIsA, t);
     if (p.tunnel !== 0 && p.outerIpVersion !== 0) this.addOuter(p, t);
     if (this.io !== null) this.io.add(t, p.origLen);
@@ -221,6 +232,17 @@ export class Analyzer {
       c.finish();
       this.settle(f, c);
     }
+    if (this.tcpFinish !== null) this.tcpFinish();
+  }
+
+  /**
+   * Stream reassembly sees the segment after the flow's classification (so a stream decoder
+   * chosen on this very segment gets its bytes) and before the decoder counts its messages.
+   */
+  private runTcpHook(p: Packet, t: number): void {
+    const f = this.hookFlow!;
+    this.hookFlow = null;
+    this.tcpHook!(f, p, this.hookFromOrig, t);
   }
 
   private application(flow: Flow, p: Packet, t: number, leaf: PhsNode): void {
@@ -238,17 +260,25 @@ export class Analyzer {
       dec = this.settle(flow, c);
       if (dec === null) return;
     }
+    if (this.hookFlow !== null) this.runTcpHook(p, t);
     this.decodeApp(flow, dec, p, t, leaf);
   }
 
   private decodeApp(flow: Flow, dec: Decoder, p: Packet, t: number, leaf: PhsNode): void {
     const idx = dec.decode(p, flow.decoderState);
     if (idx < 0) {
-      flow.malformed++;
+      // A stream decoder's segment that completed no message is counted under TCP only.
+      if (idx !== NO_PDU) flow.malformed++;
       return;
     }
     timingAdd(this.store.st, flow.base + F_ENCODING, t, p.origLen);
     flow.typeStats(idx).add(t, p.origLen);
+    if (dec.nextPdu !== undefined) {
+      // Pipelined messages completed by the same segment: one count per message, as tshark.
+      for (let k = dec.nextPdu(flow.decoderState); k >= 0; k = dec.nextPdu(flow.decoderState)) {
+        flow.typeStats(k).add(t, p.origLen);
+      }
+    }
     this.phs.addApp(leaf, flow.appLayer, p.origLen);
   }
 
@@ -272,6 +302,7 @@ export class Analyzer {
     const n = pending === null ? 0 : Math.min(pending.times.length, replayed.length);
     for (let i = 0; i < n; i++) {
       const rp = replayed[i];
+      if (rp.type === NO_PDU) continue;
       if (rp.type < 0) {
         flow.malformed++;
         continue;
