@@ -368,6 +368,7 @@ export function register(program: Program): void {
     .option("--cache-timeout <sec>", "remove learned (*,G) routes idle this long", positiveSeconds, 60)
     .option("--socket-group <group>", "group that may use the socket (mode 0660)")
     .option("--plugins <dir>", "load command plugins from DIR")
+    .option("--pid-file <file>", "write the daemon's pid to FILE")
     .option("--log-level <level>", "debug, info, warn or error", "info")
     .option("--log-file <file>", "also append JSON log lines to FILE")
     .action(async (own) => {
@@ -393,6 +394,7 @@ export function register(program: Program): void {
         ipv6: o.ipv6 ?? false,
         cacheTimeoutSec: o.cacheTimeout,
         socketGroup: o.socketGroup,
+        pidFile: o.pidFile,
         pluginsDir: o.plugins,
         log,
       });

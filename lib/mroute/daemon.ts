@@ -9,6 +9,7 @@ import { loadPlugins } from "../command/plugins.ts";
 import { Registry } from "../command/registry.ts";
 import { MppError } from "../errors.ts";
 import { IpcServer } from "../ipc/server.ts";
+import { claimSocketPath } from "../ipc/socket_path.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import type { Family } from "./addr.ts";
@@ -29,6 +30,8 @@ export interface DaemonOptions {
   cacheTimeoutSec: number;
   socketGroup?: string;
   pluginsDir?: string;
+  /** Written with the daemon's pid at start and removed at stop (like smcrouted -P). */
+  pidFile?: string;
   log: Logger;
   /** Interval of the pending-interface check; default 1000 ms. */
   ifaceCheckMs?: number;
@@ -71,16 +74,11 @@ export class MrouteDaemon {
     const events = new EventBus();
     let server: IpcServer | undefined;
     try {
-      // Claim the IPC socket first so a second daemon on the same socket gets the clearer message.
+      // Check the IPC socket first so a second daemon on the same socket gets the clearer message,
+      // but listen only once every command is registered: an early client must not see a
+      // half-started daemon.
+      await claimSocketPath(o.socket, "mroute daemon");
       const registry = new Registry();
-      server = await IpcServer.listen({
-        path: o.socket,
-        registry,
-        events,
-        log,
-        group: o.socketGroup,
-        service: "mroute daemon",
-      });
       kernels.push(new MrouteKernel(4, o.table));
       if (o.ipv6) kernels.push(new MrouteKernel(6, o.table));
       for (const k of kernels) {
@@ -88,7 +86,6 @@ export class MrouteDaemon {
       }
       const service = new MrouteService({ kernels, log, events, cacheTimeoutMs: o.cacheTimeoutSec * 1000 });
       const d = new MrouteDaemon(o, service, registry, events);
-      d.#server = server;
       if (config) d.#applyConfig(config);
       if (o.persist) {
         const st = loadState(o.stateFile);
@@ -120,6 +117,26 @@ export class MrouteDaemon {
           else log.warn("plugin failed to load", { file: r.file, error: r.error });
         }
       }
+      if (o.pidFile) {
+        try {
+          Deno.writeTextFileSync(o.pidFile, `${Deno.pid}\n`, { mode: 0o644 });
+        } catch (e) {
+          throw new MppError(
+            "io",
+            `cannot write pid file ${o.pidFile}: ${(e as Error).message.split("\n")[0]}`,
+            "check the directory, or leave out --pid-file",
+          );
+        }
+      }
+      server = await IpcServer.listen({
+        path: o.socket,
+        registry,
+        events,
+        log,
+        group: o.socketGroup,
+        service: "mroute daemon",
+      });
+      d.#server = server;
       d.#run();
       log.info("mroute daemon started", {
         socket: o.socket,
@@ -132,6 +149,13 @@ export class MrouteDaemon {
     } catch (e) {
       for (const k of kernels) k.close();
       await server?.close();
+      if (o.pidFile) {
+        try {
+          Deno.removeSync(o.pidFile);
+        } catch {
+          // not written
+        }
+      }
       throw e;
     }
   }
@@ -312,6 +336,13 @@ export class MrouteDaemon {
     await Promise.all(this.#loops);
     this.service.close();
     this.#o.log.info("mroute daemon stopped");
+    if (this.#o.pidFile) {
+      try {
+        Deno.removeSync(this.#o.pidFile);
+      } catch {
+        // already gone
+      }
+    }
     this.#resolveDone();
   }
 }

@@ -60,9 +60,11 @@ testIf(
   },
 );
 
-testIf(canRunNetns, netnsWhy, "mroute e2e: long options and the text table", async () => {
+testIf(canRunNetns, netnsWhy, "mroute e2e: long options and the text table; stop; pid file", async () => {
   await withLab(async (lab) => {
-    await lab.startDaemon();
+    await lab.startDaemon(["--pid-file", `${lab.dir}/mroute.pid`]);
+    const pid = Number(Deno.readTextFileSync(`${lab.dir}/mroute.pid`).trim());
+    assert.equal(JSON.parse(lab.cli(["status", "--json"]).stdout).pid, pid);
     const add = lab.cli([
       "add",
       "--iif",
@@ -89,6 +91,7 @@ testIf(canRunNetns, netnsWhy, "mroute e2e: long options and the text table", asy
     lab.daemon = undefined;
     assert.equal(lab.exec(lab.rtr, "cat", ["/proc/net/ip_mr_cache"]).stdout.trim().split("\n").length, 1);
     assert.throws(() => Deno.lstatSync(lab.socket));
+    assert.throws(() => Deno.statSync(`${lab.dir}/mroute.pid`), "pid file removed");
     const gone = lab.cli(["status"]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /mroute daemon is not running/);
