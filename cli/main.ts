@@ -9,12 +9,15 @@ import { VERSION } from "../lib/version.ts";
 
 export type Program = Command<[], Record<string, never>>;
 
-/** Each subcommand module exports `register(program)`; list them here. */
-const modules: Array<() => Promise<{ register(program: Program): void }>> = [
-  () => import("./analyze.ts"),
-  () => import("./mroute.ts"),
-  () => import("./capture.ts"),
-];
+/**
+ * Each subcommand module exports `register(program)`. Only the module of the subcommand being
+ * run is loaded (all of them for help), so `mpp mroute add` does not pay for the analysis code.
+ */
+const modules: Record<string, () => Promise<{ register(program: Program): void }>> = {
+  analyze: () => import("./analyze.ts"),
+  capture: () => import("./capture.ts"),
+  mroute: () => import("./mroute.ts"),
+};
 
 function printError(e: unknown, debug: boolean): number {
   if (isMppError(e)) {
@@ -39,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
     .option("--debug", "print stack traces for errors")
     .showHelpAfterError("(run 'mpp help' or 'mpp <command> --help' for usage)")
     .exitOverride() as unknown as Program;
-  for (const load of modules) (await load()).register(program);
+  const sub = argv.find((a) => !a.startsWith("-"));
+  const wanted = sub !== undefined && sub in modules ? [modules[sub]] : Object.values(modules);
+  for (const load of wanted) (await load()).register(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return typeof Deno.exitCode === "number" ? Deno.exitCode : 0;
