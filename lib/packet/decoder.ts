@@ -1,7 +1,8 @@
 /**
  * PacketDecoder: one CaptureRecord in, one reused Packet filled with offsets and numbers out.
  * This file holds the link layer (Ethernet, 802.3/LLC, VLAN stacks, MPLS, Linux SLL/SLL2, BSD
- * NULL/LOOP, raw IP, ARP); network.ts the IP layers and tunnels; transport.ts TCP/UDP/ICMP/IGMP.
+ * NULL/LOOP, raw IP, ARP); tunnels.ts GRE/PPP/VXLAN/GTP-U; network.ts the IP layers;
+ * transport.ts TCP/UDP/ICMP/IGMP.
  * Nothing here throws on packet content: short or inconsistent headers set `truncated` or
  * `malformed` and decoding stops at that layer.
  */
@@ -9,12 +10,12 @@ import type { CaptureRecord } from "../capture/record.ts";
 import { type FragmentOptions, FragmentReassembler } from "./fragments.ts";
 import { Layer } from "./layers.ts";
 import type { Packet } from "./packet.ts";
-import { NetworkDecoder } from "./network.ts";
+import { TunnelDecoder } from "./tunnels.ts";
 
 export type PacketDecoderOptions = FragmentOptions;
 export type { FragmentStats } from "./fragments.ts";
 
-export class PacketDecoder extends NetworkDecoder {
+export class PacketDecoder extends TunnelDecoder {
   constructor(opts: PacketDecoderOptions = {}) {
     super(new FragmentReassembler(opts));
   }

@@ -1,8 +1,7 @@
 /**
- * Network layer and tunnels: IPv4, IPv6 with its extension headers, fragment handling, the
- * transport dispatch, and the GRE / VXLAN / GTP-U / IP-in-IP tunnels that lead back into an inner
- * IP or Ethernet header. The link layer (PacketDecoder) extends this class; `ethernet` and
- * `ppp` are the ways back into link decoding from a tunnel.
+ * Network layer: IPv4, IPv6 with its extension headers, fragment handling and the transport
+ * dispatch (IP-in-IP included). Tunnels (tunnels.ts) extend this class and the link layer
+ * (decoder.ts) extends those; `ethernet` is the way back into link decoding from a tunnel.
  */
 import { FragmentReassembler, type FragmentStats } from "./fragments.ts";
 import { Layer } from "./layers.ts";
@@ -38,6 +37,9 @@ export abstract class NetworkDecoder {
   }
 
   abstract ethernet(off: number): void;
+  protected abstract gre(off: number, capEnd: number, wireEnd: number): void;
+  protected abstract vxlan(off: number, capEnd: number): void;
+  protected abstract gtpu(off: number, capEnd: number): void;
 
   /** A header did not fit: truncated when the capture cut it, malformed when the frame really ends. */
   protected short(): void {
@@ -297,7 +299,7 @@ export abstract class NetworkDecoder {
   }
 
   /** Narrows the readable bytes to a tunnel's payload; false when nested too deep. */
-  private enterTunnel(layer: number, id: number, capEnd: number, wireEnd: number): boolean {
+  protected enterTunnel(layer: number, id: number, capEnd: number, wireEnd: number): boolean {
     if (++this.nest > MAX_NEST) {
       this.p.malformed = true;
       return false;
@@ -309,151 +311,7 @@ export abstract class NetworkDecoder {
     return true;
   }
 
-  private gre(off: number, capEnd: number, wireEnd: number): void {
-    const p = this.p;
-    const b = p.data;
-    p.pushLayer(Layer.GRE);
-    p.l4Off = off;
-    if (off + 4 > capEnd) {
-      if (capEnd < wireEnd) p.truncated = true;
-      else p.malformed = true;
-      return;
-    }
-    const flags = (b[off] << 8) | b[off + 1];
-    const proto = (b[off + 2] << 8) | b[off + 3];
-    let i = off + 4;
-    let key = 0;
-    if ((flags & 7) === 0) {
-      if ((flags & 0xc000) !== 0) i += 4; // checksum (C) or routing (R) brings checksum + offset
-      if ((flags & 0x2000) !== 0) {
-        if (i + 4 <= capEnd) key = ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
-        i += 4;
-      }
-      if ((flags & 0x1000) !== 0) i += 4;
-      if ((flags & 0x4000) !== 0) {
-        // RFC 1701 source routing (deprecated): the payload's place is not worth chasing.
-        this.rest(i);
-        return;
-      }
-    } else if ((flags & 7) === 1) {
-      // RFC 2637 enhanced GRE: key = payload length (16) + call id (16), optional seq and ack.
-      if ((flags & 0x2000) === 0 || proto !== 0x880b) {
-        p.malformed = true;
-        return;
-      }
-      if (i + 4 <= capEnd) key = (b[i + 2] << 8) | b[i + 3];
-      i += 4;
-      if ((flags & 0x1000) !== 0) i += 4;
-      if ((flags & 0x0080) !== 0) i += 4;
-    } else {
-      p.malformed = true;
-      return;
-    }
-    if (i > capEnd) {
-      if (i > wireEnd) p.malformed = true;
-      else p.truncated = true;
-      return;
-    }
-    p.tunnelId = key;
-    p.payloadOff = i;
-    p.payloadLen = capEnd - i;
-    p.payloadWireLen = wireEnd - i;
-    if (proto !== 0x0800 && proto !== 0x86dd && proto !== 0x6558 && proto !== 0x880b) return;
-    if (i >= capEnd) {
-      // PPTP acknowledgements carry no payload; anything else here was cut by the snaplen.
-      if (wireEnd > capEnd) p.truncated = true;
-      return;
-    }
-    if (!this.enterTunnel(Layer.GRE, key, capEnd, wireEnd)) return;
-    if (proto === 0x0800) this.ipv4(i);
-    else if (proto === 0x86dd) this.ipv6(i);
-    else if (proto === 0x6558) this.ethernet(i);
-    else this.ppp(i);
-  }
-
-  /** PPP inside GRE (PPTP): optional address/control bytes, then a 1- or 2-byte protocol field. */
-  ppp(off: number): void {
-    const p = this.p;
-    const b = p.data;
-    p.pushLayer(Layer.PPP);
-    let i = off;
-    if (i + 2 <= this.end && b[i] === 0xff && b[i + 1] === 0x03) i += 2;
-    if (i >= this.end) return this.short();
-    let proto = b[i];
-    if ((proto & 1) === 0) {
-      if (i + 2 > this.end) return this.short();
-      proto = (proto << 8) | b[i + 1];
-      i += 2;
-    } else i++;
-    if (proto === 0x21) this.ipv4(i);
-    else if (proto === 0x57) this.ipv6(i);
-    else this.rest(i);
-  }
-
-  private vxlan(off: number, capEnd: number): void {
-    const p = this.p;
-    const b = p.data;
-    p.pushLayer(Layer.VXLAN);
-    const wireEnd = off + p.payloadWireLen;
-    if (off + 8 > capEnd) {
-      if (capEnd < wireEnd) p.truncated = true;
-      else p.malformed = true;
-      return;
-    }
-    const vni = (b[off + 4] << 16) | (b[off + 5] << 8) | b[off + 6];
-    p.tunnelId = vni;
-    if (!this.enterTunnel(Layer.VXLAN, vni, capEnd, wireEnd)) return;
-    this.ethernet(off + 8);
-  }
-
-  /** GTP-U v1 (3GPP TS 29.281): T-PDUs carry an inner IP packet after optional extension headers. */
-  private gtpu(off: number, capEnd: number): void {
-    const p = this.p;
-    const b = p.data;
-    const wireEnd = off + p.payloadWireLen;
-    if (off >= capEnd || b[off] >> 5 !== 1 || (b[off] & 0x10) === 0) return; // not GTP-U v1: leave as UDP payload
-    p.pushLayer(Layer.GTP);
-    if (off + 8 > capEnd) {
-      if (capEnd < wireEnd) p.truncated = true;
-      else p.malformed = true;
-      return;
-    }
-    const type = b[off + 1];
-    const teid = ((b[off + 4] << 24) >>> 0) + (b[off + 5] << 16) + (b[off + 6] << 8) + b[off + 7];
-    p.tunnelId = teid;
-    let i = off + 8;
-    if ((b[off] & 0x07) !== 0) {
-      if (i + 4 > capEnd) return this.cut(capEnd, wireEnd);
-      let next = b[i + 3];
-      i += 4;
-      while (next !== 0) {
-        if (i >= capEnd) return this.cut(capEnd, wireEnd);
-        const len = b[i] * 4;
-        if (len === 0) {
-          p.malformed = true;
-          return;
-        }
-        if (i + len > capEnd) return this.cut(capEnd, wireEnd);
-        next = b[i + len - 1];
-        i += len;
-      }
-    }
-    p.payloadOff = i;
-    p.payloadLen = capEnd - i;
-    p.payloadWireLen = wireEnd - i;
-    if (type !== 0xff) return;
-    if (i >= capEnd) {
-      if (wireEnd > capEnd) p.truncated = true;
-      return;
-    }
-    const v = b[i] >> 4;
-    if (v !== 4 && v !== 6) return;
-    if (!this.enterTunnel(Layer.GTP, teid, capEnd, wireEnd)) return;
-    if (v === 4) this.ipv4(i);
-    else this.ipv6(i);
-  }
-
-  private cut(capEnd: number, wireEnd: number): void {
+  protected cut(capEnd: number, wireEnd: number): void {
     if (capEnd < wireEnd) this.p.truncated = true;
     else this.p.malformed = true;
   }
