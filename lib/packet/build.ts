@@ -3,108 +3,33 @@
  * checksums, composed inside-out (`ethernet({payload: ipv4({payload: udp(...)})})`). Not a hot
  * path: every call allocates its result. Bad arguments throw MppError("bad_usage").
  */
-import { MppError } from "../errors.ts";
 import { EtherType } from "./layers.ts";
+import {
+  bad,
+  be16,
+  be32,
+  checksum,
+  concat,
+  ip4,
+  type Ip4Like,
+  ip6Bytes,
+  type Ip6Like,
+  mac,
+  type MacLike,
+} from "./build_bytes.ts";
 
-export type MacLike = string | Uint8Array;
-export type Ip4Like = string | number;
-export type Ip6Like = string | Uint32Array;
-
-function bad(what: string): never {
-  throw new MppError("bad_usage", `frame builder: ${what}`, "fix the argument passed to lib/packet/build.ts");
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function be16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
-}
-function be32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 0xff;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-/** RFC 1071 one's-complement sum over `b`, starting from `init` (for pseudo-headers). */
-export function checksum(b: Uint8Array, init = 0): number {
-  let sum = init;
-  for (let i = 0; i + 1 < b.length; i += 2) sum += (b[i] << 8) | b[i + 1];
-  if (b.length & 1) sum += b[b.length - 1] << 8;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
-export function mac(s: MacLike): Uint8Array {
-  if (s instanceof Uint8Array) {
-    if (s.length !== 6) bad(`MAC address needs 6 bytes, got ${s.length}`);
-    return s;
-  }
-  const parts = s.split(/[:-]/);
-  if (parts.length !== 6 || parts.some((x) => !/^[0-9a-fA-F]{1,2}$/.test(x))) bad(`bad MAC address "${s}"`);
-  return Uint8Array.from(parts.map((x) => parseInt(x, 16)));
-}
-
-export function ip4(s: Ip4Like): number {
-  if (typeof s === "number") return s >>> 0;
-  const parts = s.split(".");
-  if (parts.length !== 4 || parts.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) {
-    bad(`bad IPv4 address "${s}"`);
-  }
-  return parts.reduce((a, x) => a * 256 + Number(x), 0) >>> 0;
-}
-
-export function ip6(s: Ip6Like): Uint32Array {
-  if (s instanceof Uint32Array) {
-    if (s.length !== 4) bad("IPv6 address needs 4 words");
-    return s;
-  }
-  let text = s;
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const n = ip4(v4[1]);
-    text = text.slice(0, -v4[1].length) + `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const halves = text.split("::");
-  if (halves.length > 2) bad(`bad IPv6 address "${s}"`);
-  const parse = (h: string) =>
-    (h === "" ? [] : h.split(":")).map((x) => {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(x)) bad(`bad IPv6 address "${s}"`);
-      return parseInt(x, 16);
-    });
-  const head = parse(halves[0]);
-  const rest = halves.length === 2 ? parse(halves[1]) : [];
-  const groups: number[] = [];
-  if (halves.length === 2) {
-    const fill = 8 - head.length - rest.length;
-    if (fill < 1) bad(`bad IPv6 address "${s}"`);
-    groups.push(...head, ...new Array<number>(fill).fill(0), ...rest);
-  } else {
-    if (head.length !== 8) bad(`bad IPv6 address "${s}"`);
-    groups.push(...head);
-  }
-  const w = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) w[i] = ((groups[2 * i] << 16) | groups[2 * i + 1]) >>> 0;
-  return w;
-}
-
-function ip6Bytes(a: Ip6Like): Uint8Array {
-  const w = ip6(a);
-  const b = new Uint8Array(16);
-  for (let i = 0; i < 4; i++) be32(b, 4 * i, w[i]);
-  return b;
-}
+export {
+  checksum,
+  concat,
+  ip4,
+  type Ip4Like,
+  ip6,
+  type Ip6Like,
+  type L4Addr,
+  mac,
+  type MacLike,
+} from "./build_bytes.ts";
+export * from "./build_l4.ts";
 
 export interface EthernetOpts {
   src: MacLike;
@@ -223,229 +148,6 @@ export function ipv6FragBody(offset: number, more: boolean, id: number): Uint8Ar
   be16(b, 0, (offset & 0xfff8) | (more ? 1 : 0));
   be32(b, 2, id);
   return b;
-}
-
-/** Pseudo-header sum for the L4 checksum: IPv4 when both addresses are v4-like, else IPv6. */
-function pseudoSum(src: Ip4Like | Ip6Like, dst: Ip4Like | Ip6Like, proto: number, len: number): number {
-  let sum = 0;
-  const isV6 = (a: Ip4Like | Ip6Like) =>
-    a instanceof Uint32Array || (typeof a === "string" && a.includes(":"));
-  if (isV6(src)) {
-    for (const w of [...ip6(src as Ip6Like), ...ip6(dst as Ip6Like)]) sum += (w >>> 16) + (w & 0xffff);
-    sum += (len >>> 16) + (len & 0xffff) + proto;
-  } else {
-    const s = ip4(src as Ip4Like);
-    const d = ip4(dst as Ip4Like);
-    sum += (s >>> 16) + (s & 0xffff) + (d >>> 16) + (d & 0xffff) + proto + len;
-  }
-  return sum;
-}
-
-export interface L4Addr {
-  /** IP addresses for the pseudo-header checksum; without them the checksum is left 0. */
-  src?: Ip4Like | Ip6Like;
-  dst?: Ip4Like | Ip6Like;
-}
-
-export interface UdpOpts extends L4Addr {
-  sport: number;
-  dport: number;
-  payload: Uint8Array;
-  /** Override the length field. */
-  length?: number;
-}
-
-export function udp(o: UdpOpts): Uint8Array {
-  const seg = new Uint8Array(8 + o.payload.length);
-  be16(seg, 0, o.sport);
-  be16(seg, 2, o.dport);
-  be16(seg, 4, o.length ?? seg.length);
-  seg.set(o.payload, 8);
-  if (o.src !== undefined && o.dst !== undefined) {
-    const c = checksum(seg, pseudoSum(o.src, o.dst, 17, seg.length));
-    be16(seg, 6, c === 0 ? 0xffff : c);
-  }
-  return seg;
-}
-
-export interface TcpOptionsSpec {
-  mss?: number;
-  wscale?: number;
-  sackPermitted?: boolean;
-  timestamps?: [number, number];
-  sack?: [number, number][];
-}
-
-/** TCP option bytes in the usual order, NOP-aligned. */
-export function tcpOptions(o: TcpOptionsSpec): Uint8Array {
-  const b: number[] = [];
-  const u32 = (v: number) => [(v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
-  if (o.mss !== undefined) b.push(2, 4, (o.mss >>> 8) & 0xff, o.mss & 0xff);
-  if (o.sackPermitted) b.push(1, 1, 4, 2);
-  if (o.timestamps) b.push(1, 1, 8, 10, ...u32(o.timestamps[0]), ...u32(o.timestamps[1]));
-  if (o.wscale !== undefined) b.push(1, 3, 3, o.wscale);
-  if (o.sack && o.sack.length > 0) {
-    b.push(1, 1, 5, 2 + 8 * o.sack.length);
-    for (const [l, r] of o.sack) b.push(...u32(l), ...u32(r));
-  }
-  return Uint8Array.from(b);
-}
-
-export interface TcpOpts extends L4Addr {
-  sport: number;
-  dport: number;
-  seq?: number;
-  ack?: number;
-  /** Flags byte (see TcpFlag). */
-  flags: number;
-  window?: number;
-  options?: Uint8Array;
-  payload?: Uint8Array;
-  /** Override the data offset (header length in bytes, for malformed-header tests). */
-  dataOffset?: number;
-}
-
-export function tcp(o: TcpOpts): Uint8Array {
-  const optLen = o.options ? (o.options.length + 3) & ~3 : 0;
-  if (optLen > 40) bad("TCP options longer than 40 bytes");
-  const hl = 20 + optLen;
-  const payload = o.payload ?? new Uint8Array(0);
-  const seg = new Uint8Array(hl + payload.length);
-  be16(seg, 0, o.sport);
-  be16(seg, 2, o.dport);
-  be32(seg, 4, o.seq ?? 0);
-  be32(seg, 8, o.ack ?? 0);
-  seg[12] = ((o.dataOffset ?? hl) / 4) << 4;
-  seg[13] = o.flags;
-  be16(seg, 14, o.window ?? 65535);
-  if (o.options) seg.set(o.options, 20);
-  seg.set(payload, hl);
-  if (o.src !== undefined && o.dst !== undefined) {
-    be16(seg, 16, checksum(seg, pseudoSum(o.src, o.dst, 6, seg.length)));
-  }
-  return seg;
-}
-
-export interface IcmpOpts extends L4Addr {
-  type: number;
-  code?: number;
-  /** The 4 bytes after the checksum (echo: id << 16 | seq). */
-  rest?: number;
-  payload?: Uint8Array;
-}
-
-/** ICMP for IPv4; with `src`/`dst` as IPv6 it is ICMPv6 with the pseudo-header checksum. */
-export function icmp(o: IcmpOpts): Uint8Array {
-  const payload = o.payload ?? new Uint8Array(0);
-  const m = new Uint8Array(8 + payload.length);
-  m[0] = o.type;
-  m[1] = o.code ?? 0;
-  be32(m, 4, o.rest ?? 0);
-  m.set(payload, 8);
-  const v6 = o.src !== undefined && o.dst !== undefined &&
-    (o.src instanceof Uint32Array || (typeof o.src === "string" && o.src.includes(":")));
-  be16(m, 2, v6 ? checksum(m, pseudoSum(o.src!, o.dst!, 58, m.length)) : checksum(m));
-  return m;
-}
-
-export interface IgmpOpts {
-  type: number;
-  maxResp?: number;
-  group: Ip4Like;
-  /** Bytes after the group (v3 queries: flags, QQIC, sources). */
-  extra?: Uint8Array;
-}
-
-export function igmp(o: IgmpOpts): Uint8Array {
-  const m = new Uint8Array(8 + (o.extra?.length ?? 0));
-  m[0] = o.type;
-  m[1] = o.maxResp ?? 0;
-  be32(m, 4, ip4(o.group));
-  if (o.extra) m.set(o.extra, 8);
-  be16(m, 2, checksum(m));
-  return m;
-}
-
-/** IGMPv3 membership report (type 0x22) with one record per group (no sources). */
-export function igmpv3Report(records: { type: number; group: Ip4Like }[]): Uint8Array {
-  const m = new Uint8Array(8 + 8 * records.length);
-  m[0] = 0x22;
-  be16(m, 6, records.length);
-  records.forEach((r, i) => {
-    m[8 + 8 * i] = r.type;
-    be32(m, 12 + 8 * i, ip4(r.group));
-  });
-  be16(m, 2, checksum(m));
-  return m;
-}
-
-export interface GreOpts {
-  protocol: number;
-  payload: Uint8Array;
-  /** 0 (RFC 2784/2890) or 1 (PPTP enhanced GRE, RFC 2637). */
-  version?: 0 | 1;
-  key?: number;
-  seq?: number;
-  /** Version 1: acknowledgement number. */
-  ack?: number;
-  /** Version 1: call id (the low half of the key field). */
-  callId?: number;
-  checksum?: boolean;
-}
-
-export function gre(o: GreOpts): Uint8Array {
-  const v1 = o.version === 1;
-  let flags = v1 ? 1 : 0;
-  if (o.checksum && !v1) flags |= 0x8000;
-  if (v1 || o.key !== undefined) flags |= 0x2000;
-  if (o.seq !== undefined) flags |= 0x1000;
-  if (v1 && o.ack !== undefined) flags |= 0x0080;
-  const h = new Uint8Array(
-    4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (o.seq !== undefined ? 4 : 0) +
-      (flags & 0x0080 ? 4 : 0),
-  );
-  be16(h, 0, flags);
-  be16(h, 2, o.protocol);
-  let i = 4;
-  if (flags & 0x8000) i += 4;
-  if (flags & 0x2000) {
-    if (v1) {
-      be16(h, i, o.payload.length);
-      be16(h, i + 2, o.callId ?? 0);
-    } else be32(h, i, o.key ?? 0);
-    i += 4;
-  }
-  if (o.seq !== undefined) {
-    be32(h, i, o.seq);
-    i += 4;
-  }
-  if (flags & 0x0080) be32(h, i, o.ack ?? 0);
-  const out = concat(h, o.payload);
-  if (flags & 0x8000) be16(out, 4, checksum(out));
-  return out;
-}
-
-export function vxlan(o: { vni: number; payload: Uint8Array }): Uint8Array {
-  const h = new Uint8Array(8);
-  h[0] = 0x08;
-  be32(h, 4, (o.vni & 0xffffff) << 8);
-  return concat(h, o.payload);
-}
-
-/** GTP-U v1 (TS 29.281); `extHeaders` are complete extension headers (length byte first, next type last). */
-export function gtpu(
-  o: { teid: number; payload: Uint8Array; type?: number; extHeaders?: Uint8Array[] },
-): Uint8Array {
-  const exts = o.extHeaders ?? [];
-  const optional = exts.length > 0 ? 4 : 0;
-  const h = new Uint8Array(8 + optional);
-  h[0] = 0x30 | (exts.length > 0 ? 0x04 : 0);
-  h[1] = o.type ?? 0xff;
-  const body = concat(...exts, o.payload);
-  be16(h, 2, optional + body.length);
-  be32(h, 4, o.teid);
-  if (exts.length > 0) h[11] = 0x85; // first extension type (PDU session container in practice)
-  return concat(h, body);
 }
 
 export function sll(
