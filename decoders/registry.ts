@@ -13,6 +13,7 @@ import { dnsDecoder, llmnrDecoder, mdnsDecoder, nbnsDecoder } from "./dns.ts";
 import { ptpDecoder } from "./ptp.ts";
 import { rtpDecoder } from "./rtp.ts";
 import { rtcpDecoder } from "./rtcp.ts";
+import { httpDecoder } from "./http.ts";
 
 export {
   ACCEPT_SCORE,
@@ -209,5 +210,6 @@ export function defaultRegistry(): DecoderRegistry {
   r.register(ptpDecoder());
   r.register(rtcpDecoder());
   r.register(rtpDecoder());
+  r.register(httpDecoder());
   return r;
 }

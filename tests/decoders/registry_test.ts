@@ -41,7 +41,7 @@ function rtp(seq: number): Uint8Array {
 Deno.test("registry: default decoders have stable ids, names and candidates hinted first", () => {
   const r = defaultRegistry();
   const names = r.list().map((d) => d.phsName);
-  assert.deepEqual(names, ["dns", "mdns", "llmnr", "nbns", "ptp", "rtcp", "rtp"]);
+  assert.deepEqual(names, ["dns", "mdns", "llmnr", "nbns", "ptp", "rtcp", "rtp", "http"]);
   names.forEach((n, i) => assert.equal(r.idOf(r.byName(n)!), i));
   assert.equal(r.byName("PTP"), r.byName("ptp"));
   const c = r.candidates("udp", fakePacket(query(), { srcPort: 1234, dstPort: 320 }));
@@ -55,6 +55,7 @@ Deno.test("registry: default decoders have stable ids, names and candidates hint
   assert.deepEqual(r.candidates("tcp", fakePacket(query(), { proto: "tcp" })).map((d) => d.phsName), [
     "dns",
     "llmnr",
+    "http",
   ]);
 });
 

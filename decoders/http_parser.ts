@@ -1,0 +1,334 @@
+/**
+ * Incremental HTTP/1.x message parser for one direction of a reassembled TCP stream. It takes the
+ * stream in chunks of any size, finds message boundaries (Content-Length, chunked, close-delimited,
+ * bodyless) and reports heads, body bytes and message ends to its owner. Lines are gathered in one
+ * reused buffer; bodies are skipped by arithmetic, never copied.
+ */
+
+/** What a parsed head says; one reused object per parser (copy what you keep). */
+export class HttpHead {
+  isResponse = false;
+  method = "";
+  uri = "";
+  /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
+  version = 11;
+  status = 0;
+  host = "";
+  contentLength = -1;
+  chunked = false;
+  contentEncoding = "";
+  contentType = "";
+  connectionClose = false;
+  /** Bytes of the start line and headers, CRLFs included. */
+  headerBytes = 0;
+  /** Time of the message's first byte. */
+  startT = 0;
+
+  reset(): void {
+    this.isResponse = false;
+    this.method = "";
+    this.uri = "";
+    this.version = 11;
+    this.status = 0;
+    this.host = "";
+    this.contentLength = -1;
+    this.chunked = false;
+    this.contentEncoding = "";
+    this.contentType = "";
+    this.connectionClose = false;
+    this.headerBytes = 0;
+    this.startT = 0;
+  }
+}
+
+export interface HttpEvents {
+  /** A head is complete. Return true when the message has no body whatever its headers say. */
+  head(h: HttpHead, t: number): boolean;
+  /** Body bytes (de-chunked). */
+  body(b: Uint8Array, off: number, len: number): void;
+  /** The message is complete; `complete` is false when a gap or the stream's end cut it. */
+  end(bodyBytes: number, t: number, complete: boolean): void;
+}
+
+const S_START = 0, S_HEADERS = 1, S_BODY_LEN = 2, S_CHUNK_SIZE = 3, S_CHUNK_DATA = 4;
+const S_CHUNK_CRLF = 5, S_TRAILERS = 6, S_BODY_CLOSE = 7, S_RESYNC = 8;
+
+/** Longest start or header line kept; longer lines are counted as malformed and skipped. */
+export const MAX_LINE = 16384;
+
+const latin1 = new TextDecoder("latin1");
+
+export class HttpDirParser {
+  private state = S_START;
+  private readonly line = new Uint8Array(MAX_LINE);
+  private lineLen = 0;
+  private lineOver = false;
+  private remaining = 0;
+  private bodyBytes = 0;
+  private inMessage = false;
+  /** A gap fell inside the current message. */
+  private damaged = false;
+  readonly head: HttpHead = new HttpHead();
+  /** Lines that did not parse (bad start line, overlong line, bad chunk size). */
+  malformed = 0;
+  messages = 0;
+
+  constructor(private readonly ev: HttpEvents) {}
+
+  /** Feeds stream bytes b[off, off+len) that arrived at time t. */
+  data(b: Uint8Array, off: number, len: number, t: number): void {
+    const end = off + len;
+    let i = off;
+    while (i < end) {
+      const st = this.state;
+      if (st === S_BODY_LEN || st === S_CHUNK_DATA) {
+        const n = this.remaining < end - i ? this.remaining : end - i;
+        this.ev.body(b, i, n);
+        this.bodyBytes += n;
+        this.remaining -= n;
+        i += n;
+        if (this.remaining === 0) {
+          if (st === S_BODY_LEN) this.finish(t, true);
+          else this.state = S_CHUNK_CRLF;
+        }
+        continue;
+      }
+      if (st === S_BODY_CLOSE) {
+        this.ev.body(b, i, end - i);
+        this.bodyBytes += end - i;
+        return;
+      }
+      // Line states: gather up to LF.
+      if (st === S_START && this.lineLen === 0 && !this.inMessage) {
+        this.head.reset();
+        this.head.startT = t;
+      }
+      let j = i;
+      while (j < end && b[j] !== 10) j++;
+      const take = j - i;
+      if (this.lineLen + take <= MAX_LINE) {
+        const line = this.line, base = this.lineLen - i;
+        for (let k = i; k < j; k++) line[base + k] = b[k];
+      } else this.lineOver = true;
+      this.lineLen += take;
+      if (st === S_HEADERS || st === S_START) this.head.headerBytes += take + (j < end ? 1 : 0);
+      if (j === end) return;
+      i = j + 1;
+      let n = this.lineLen;
+      if (n > MAX_LINE) n = MAX_LINE;
+      if (n > 0 && this.line[n - 1] === 13) n--;
+      const over = this.lineOver;
+      this.lineLen = 0;
+      this.lineOver = false;
+      this.onLine(n, over, t);
+    }
+  }
+
+  /** `len` bytes of the stream were lost. */
+  gap(len: number, t: number): void {
+    this.damaged = this.inMessage;
+    if (this.state === S_BODY_LEN || this.state === S_CHUNK_DATA) {
+      if (len < this.remaining) {
+        this.remaining -= len;
+        this.bodyBytes += len;
+        return;
+      }
+      if (this.state === S_BODY_LEN) {
+        this.bodyBytes += this.remaining;
+        this.finish(t, false);
+        this.state = S_RESYNC;
+        return;
+      }
+    }
+    if (this.state === S_BODY_CLOSE) {
+      this.bodyBytes += len;
+      return;
+    }
+    if (this.inMessage) this.finish(t, false);
+    this.state = S_RESYNC;
+    this.lineLen = 0;
+  }
+
+  /** The peer sent an HTTP/0.9 request: this direction is one raw body up to the close. */
+  rawBody(): void {
+    this.inMessage = true;
+    this.bodyBytes = 0;
+    this.state = S_BODY_CLOSE;
+  }
+
+  /** End of the stream: a close-delimited body ends here; anything else was cut short. */
+  close(t: number): void {
+    if (this.state === S_BODY_CLOSE) this.finish(t, true);
+    else if (this.inMessage) this.finish(t, false);
+    this.state = S_START;
+  }
+
+  private onLine(n: number, over: boolean, t: number): void {
+    const l = this.line;
+    switch (this.state) {
+      case S_START:
+      case S_RESYNC:
+        if (n === 0 && !over) return; // CRLFs between messages
+        if (!over && this.startLine(n)) {
+          this.inMessage = true;
+          this.state = S_HEADERS;
+          if (this.head.version === 9) this.headersDone(t);
+        } else {
+          if (this.state === S_START) this.malformed++;
+          this.state = S_RESYNC;
+          this.head.reset();
+        }
+        return;
+      case S_HEADERS:
+        if (n === 0 && !over) {
+          this.headersDone(t);
+          return;
+        }
+        if (over) this.malformed++;
+        else this.header(n);
+        return;
+      case S_CHUNK_SIZE: {
+        let v = 0, k = 0;
+        for (; k < n; k++) {
+          const c = l[k];
+          const d = c >= 48 && c <= 57
+            ? c - 48
+            : c >= 97 && c <= 102
+            ? c - 87
+            : c >= 65 && c <= 70
+            ? c - 55
+            : -1;
+          if (d < 0) break;
+          v = v * 16 + d;
+        }
+        if (k === 0 || over || v > Number.MAX_SAFE_INTEGER / 32) {
+          this.malformed++;
+          this.finish(t, false);
+          this.state = S_RESYNC;
+          return;
+        }
+        if (v === 0) this.state = S_TRAILERS;
+        else {
+          this.remaining = v;
+          this.state = S_CHUNK_DATA;
+        }
+        return;
+      }
+      case S_CHUNK_CRLF:
+        this.state = S_CHUNK_SIZE;
+        if (n !== 0) this.malformed++;
+        return;
+      case S_TRAILERS:
+        if (n === 0) this.finish(t, true);
+        return;
+    }
+  }
+
+  private startLine(n: number): boolean {
+    const l = this.line, h = this.head;
+    if (n >= 12 && isHttpVersion(l, 0) && l[8] === 32) {
+      const s = digits3(l, 9);
+      if (s < 0 || (n > 12 && l[12] !== 32)) return false;
+      h.isResponse = true;
+      h.version = (l[5] - 48) * 10 + (l[7] - 48);
+      h.status = s;
+      return true;
+    }
+    // METHOD SP target SP HTTP/x.y
+    let k = 0;
+    while (k < n && k < 24 && isTokenUpper(l[k])) k++;
+    if (k === 0 || k >= n || l[k] !== 32) return false;
+    let u = k + 1;
+    while (u < n && l[u] !== 32) u++;
+    if (u === k + 1) return false;
+    // HTTP/0.9 ("GET /path"): no version, no headers.
+    const v09 = (u === n || (u === n - 1 && l[u] === 32)) && k === 3 && l[0] === 71 && l[k + 1] === 47;
+    if (!v09 && (u + 9 !== n || !isHttpVersion(l, u + 1))) return false;
+    h.isResponse = false;
+    h.method = latin1.decode(l.subarray(0, k));
+    h.uri = latin1.decode(l.subarray(k + 1, u));
+    h.version = v09 ? 9 : (l[u + 6] - 48) * 10 + (l[u + 8] - 48);
+    return true;
+  }
+
+  private header(n: number): void {
+    const l = this.line, h = this.head;
+    let c = 0;
+    while (c < n && l[c] !== 58) c++;
+    if (c === n) return; // not a header (obsolete folding or junk): ignored like most parsers
+    let v = c + 1;
+    while (v < n && (l[v] === 32 || l[v] === 9)) v++;
+    let e = n;
+    while (e > v && (l[e - 1] === 32 || l[e - 1] === 9)) e--;
+    if (nameIs(l, c, "content-length")) {
+      let x = 0, ok = e > v;
+      for (let k = v; k < e; k++) {
+        const d = l[k] - 48;
+        if (d < 0 || d > 9) {
+          ok = false;
+          break;
+        }
+        x = x * 10 + d;
+      }
+      if (ok && x <= Number.MAX_SAFE_INTEGER) h.contentLength = x;
+      else this.malformed++;
+    } else if (nameIs(l, c, "transfer-encoding")) {
+      h.chunked = latin1.decode(l.subarray(v, e)).toLowerCase().includes("chunked");
+    } else if (nameIs(l, c, "host")) h.host = latin1.decode(l.subarray(v, e));
+    else if (nameIs(l, c, "content-encoding")) {
+      h.contentEncoding = latin1.decode(l.subarray(v, e)).toLowerCase();
+    } else if (nameIs(l, c, "content-type")) h.contentType = latin1.decode(l.subarray(v, e));
+    else if (nameIs(l, c, "connection")) {
+      h.connectionClose = latin1.decode(l.subarray(v, e)).toLowerCase().includes("close");
+    }
+  }
+
+  private headersDone(t: number): void {
+    const h = this.head;
+    this.bodyBytes = 0;
+    const noBody = this.ev.head(h, t);
+    if (noBody) this.finish(t, true);
+    else if (h.chunked) this.state = S_CHUNK_SIZE;
+    else if (h.contentLength > 0) {
+      this.remaining = h.contentLength;
+      this.state = S_BODY_LEN;
+    } else if (h.contentLength === 0 || !h.isResponse) this.finish(t, true);
+    else this.state = S_BODY_CLOSE;
+  }
+
+  private finish(t: number, complete: boolean): void {
+    if (this.damaged) complete = false;
+    this.damaged = false;
+    this.inMessage = false;
+    this.state = S_START;
+    this.messages++;
+    this.ev.end(this.bodyBytes, t, complete);
+    this.bodyBytes = 0;
+  }
+}
+
+function isHttpVersion(l: Uint8Array, o: number): boolean {
+  return l[o] === 72 && l[o + 1] === 84 && l[o + 2] === 84 && l[o + 3] === 80 && l[o + 4] === 47 &&
+    l[o + 5] >= 48 && l[o + 5] <= 57 && l[o + 6] === 46 && l[o + 7] >= 48 && l[o + 7] <= 57;
+}
+
+function digits3(l: Uint8Array, o: number): number {
+  let v = 0;
+  for (let k = o; k < o + 3; k++) {
+    const d = l[k] - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+function isTokenUpper(c: number): boolean {
+  return (c >= 65 && c <= 90) || c === 45 || c === 95;
+}
+
+/** Case-insensitive compare of l[0, len) with a lower-case ASCII name. */
+function nameIs(l: Uint8Array, len: number, name: string): boolean {
+  if (len !== name.length) return false;
+  for (let k = 0; k < len; k++) if ((l[k] | 0x20) !== name.charCodeAt(k)) return false;
+  return true;
+}
