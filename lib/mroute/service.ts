@@ -7,7 +7,7 @@
 import { MppError } from "../errors.ts";
 import type { EventBus } from "../command/events.ts";
 import type { Logger } from "../log/logger.ts";
-import { type Addr, type Family, prefixContains, prefixText } from "./addr.ts";
+import { type Family, prefixText } from "./addr.ts";
 import type { KernelUpcall, MrouteKernel } from "./kernel.ts";
 import {
   type JoinSpec,
@@ -17,6 +17,7 @@ import {
   parseRoute,
   type RouteSpec,
 } from "./spec.ts";
+import { type Learned, LearnedRoutes } from "./learning.ts";
 import { unknownInterface, VifTable } from "./vifs.ts";
 
 export type Origin = "config" | "runtime";
@@ -28,31 +29,15 @@ export interface Rule extends ParsedRoute {
   installed: boolean;
 }
 
-export interface Learned {
-  key: string;
-  rule: string;
-  family: Family;
-  src: Addr;
-  grp: Addr;
-  iif: string;
-  parent: number;
-  oifs: number[];
-  lastPackets: number;
-  since: number;
-}
-
 export interface Membership extends ParsedJoin {
   origin: Origin;
   pending: boolean;
 }
 
-interface FamilyState {
+export interface FamilyState {
   kernel: MrouteKernel;
   vifs: VifTable;
 }
-
-/** Learned routes are bounded: spoofed sources must not grow the daemon (or the kernel MFC) without end. */
-export const MAX_LEARNED = 8192;
 
 export interface ServiceOptions {
   kernels: MrouteKernel[];
@@ -67,12 +52,8 @@ export interface ServiceOptions {
 export class MrouteService {
   readonly fam = new Map<Family, FamilyState>();
   readonly rules = new Map<string, Rule>();
-  readonly learned = new Map<string, Learned>();
+  readonly learning: LearnedRoutes;
   readonly joins = new Map<string, Membership>();
-  // Upcalls no rule matched, kept as long as the kernel keeps its unresolved entry (about 10 s):
-  // the kernel sends no second upcall for them, so a template added meanwhile must look here.
-  #lastFullWarning = 0;
-  #unresolved = new Map<string, { family: Family; iif: string; src: Addr; grp: Addr; at: number }>();
   readonly log: Logger;
   readonly events: EventBus;
   cacheTimeoutMs: number;
@@ -84,6 +65,11 @@ export class MrouteService {
     this.events = o.events;
     this.cacheTimeoutMs = o.cacheTimeoutMs;
     this.#onChange = o.onChange ?? (() => Promise.resolve());
+    this.learning = new LearnedRoutes(this);
+  }
+
+  get learned(): Map<string, Learned> {
+    return this.learning.map;
   }
 
   #family(f: Family): FamilyState {
@@ -130,9 +116,9 @@ export class MrouteService {
       this.#releaseVifs(fs);
       throw e;
     }
-    if (old && old.spec.iif !== rule.spec.iif && old.template) this.#dropLearnedOf(old.key);
+    if (old && old.spec.iif !== rule.spec.iif && old.template) this.learning.dropOf(old.key);
     this.rules.set(rule.key, rule);
-    if (rule.template && rule.installed) this.#resolveWaiting(rule, fs);
+    if (rule.template && rule.installed) this.learning.resolveWaiting(rule, fs);
     this.events.publish("routes", { action: "add", route: rule.spec, origin: rule.origin });
     this.log.info("route added", {
       ...rule.spec,
@@ -160,7 +146,7 @@ export class MrouteService {
     const parent = fs.vifs.acquire(iif).vif;
     const oifs = present.map((i) => fs.vifs.acquire(i).vif);
     if (!rule.template) fs.kernel.addMfc(rule.src!.addr, rule.grp.addr, parent, oifs);
-    else this.#refreshLearnedOf(rule, fs, parent, oifs);
+    else this.learning.refreshOf(rule, fs, parent, oifs);
     rule.installed = true;
   }
 
@@ -210,7 +196,7 @@ export class MrouteService {
       this.log.info("route outputs removed", { ...next.spec, removed: remove });
       return next;
     }
-    if (rule.template) this.#dropLearnedOf(rule.key);
+    if (rule.template) this.learning.dropOf(rule.key);
     else if (rule.installed) fs.kernel.delMfc(rule.src!.addr, rule.grp.addr, 0);
     this.rules.delete(rule.key);
     this.#releaseVifs(fs);
@@ -261,7 +247,7 @@ export class MrouteService {
   /** Removes learned routes (default) or every route and membership of an origin. */
   flush(all: boolean): { routes: number; learned: number; joins: number } {
     const n = { routes: 0, learned: this.learned.size, joins: 0 };
-    for (const l of [...this.learned.values()]) this.#dropLearned(l);
+    for (const l of [...this.learned.values()]) this.learning.drop(l);
     if (all) {
       for (const r of [...this.rules.values()]) {
         if (r.origin !== "runtime") continue;
@@ -278,177 +264,12 @@ export class MrouteService {
     return n;
   }
 
-  // ---- upcalls and learned routes ----
-
   onUpcall(family: Family, u: KernelUpcall): void {
-    const fs = this.fam.get(family);
-    if (!fs) return;
-    const vif = fs.vifs.byIndex(u.vif);
-    if (!vif) return;
-    const key = `${u.src.text}|${u.group.text}`;
-    if (u.type === "nocache") {
-      if (this.rules.has(`X|${key}`) || this.learned.has(key)) return;
-      const rule = this.#matchTemplate(family, vif.name, u.src, u.group);
-      if (!rule) {
-        this.log.debug("no rule for new source", { iif: vif.name, source: u.src.text, group: u.group.text });
-        if (this.#unresolved.size >= 1024) this.#pruneUnresolved(0);
-        this.#unresolved.set(key, { family, iif: vif.name, src: u.src, grp: u.group, at: Date.now() });
-        return;
-      }
-      this.#learn(rule, fs, u.src, u.group);
-    } else if (u.type === "wrongvif") {
-      const l = this.learned.get(key);
-      if (!l) {
-        this.log.debug("traffic on wrong interface", {
-          iif: vif.name,
-          source: u.src.text,
-          group: u.group.text,
-        });
-        return;
-      }
-      const rule = this.#matchTemplate(family, vif.name, u.src, u.group);
-      if (!rule || rule.spec.iif === l.iif) return;
-      // The source moved: re-learn it from the template that matches its new inbound interface.
-      this.#dropLearned(l);
-      this.#learn(rule, fs, u.src, u.group);
-      this.log.info("learned route moved to a new inbound interface", {
-        source: u.src.text,
-        group: u.group.text,
-        iif: vif.name,
-      });
-    }
+    this.learning.onUpcall(family, u);
   }
 
-  #pruneUnresolved(maxAgeMs: number): void {
-    const now = Date.now();
-    for (const [k, u] of this.#unresolved) if (now - u.at >= maxAgeMs) this.#unresolved.delete(k);
-  }
-
-  /** Learns sources the kernel is still holding packets for, now that a template matches them. */
-  #resolveWaiting(rule: Rule, fs: FamilyState): void {
-    this.#pruneUnresolved(10_000);
-    for (const [k, u] of this.#unresolved) {
-      if (u.family !== rule.family || u.iif !== rule.spec.iif || this.learned.has(k)) continue;
-      if (!prefixContains(rule.grp, u.grp) || (rule.src && !prefixContains(rule.src, u.src))) continue;
-      this.#unresolved.delete(k);
-      this.#learn(rule, fs, u.src, u.grp);
-    }
-  }
-
-  #matchTemplate(family: Family, iif: string, src: Addr, grp: Addr): Rule | undefined {
-    let best: Rule | undefined;
-    for (const r of this.rules.values()) {
-      if (!r.template || !r.installed || r.family !== family || r.spec.iif !== iif) continue;
-      if (!prefixContains(r.grp, grp) || (r.src && !prefixContains(r.src, src))) continue;
-      // The most specific rule wins (longest group prefix, then longest source prefix).
-      if (
-        !best || r.grp.len > best.grp.len ||
-        (r.grp.len === best.grp.len && (r.src?.len ?? 0) > (best.src?.len ?? 0))
-      ) best = r;
-    }
-    return best;
-  }
-
-  #learn(rule: Rule, fs: FamilyState, src: Addr, grp: Addr): void {
-    const parent = fs.vifs.get(rule.spec.iif)?.vif;
-    if (parent === undefined) return;
-    if (this.learned.size >= MAX_LEARNED) {
-      const now = Date.now();
-      if (now - this.#lastFullWarning > 10_000) {
-        this.#lastFullWarning = now;
-        this.log.warn("too many learned routes, new sources are not routed", {
-          limit: MAX_LEARNED,
-          source: src.text,
-          group: grp.text,
-        });
-      }
-      return;
-    }
-    const oifs: number[] = [];
-    for (const n of rule.spec.oifs) {
-      const v = fs.vifs.get(n);
-      if (v) oifs.push(v.vif);
-    }
-    try {
-      fs.kernel.addMfc(src, grp, parent, oifs);
-    } catch (e) {
-      this.log.warn("could not install learned route", { source: src.text, group: grp.text, error: e });
-      return;
-    }
-    const key = `${src.text}|${grp.text}`;
-    this.learned.set(key, {
-      key,
-      rule: rule.key,
-      family: rule.family,
-      src,
-      grp,
-      iif: rule.spec.iif,
-      parent,
-      oifs,
-      lastPackets: 0,
-      since: Date.now(),
-    });
-    this.events.publish("routes", {
-      action: "learn",
-      source: src.text,
-      group: grp.text,
-      iif: rule.spec.iif,
-      oifs: rule.spec.oifs,
-    });
-    this.log.info("learned route", {
-      iif: rule.spec.iif,
-      source: src.text,
-      group: grp.text,
-      oifs: rule.spec.oifs,
-    });
-  }
-
-  #refreshLearnedOf(rule: Rule, fs: FamilyState, parent: number, oifs: number[]): void {
-    for (const l of this.learned.values()) {
-      if (l.rule !== rule.key) continue;
-      l.parent = parent;
-      l.oifs = oifs;
-      fs.kernel.addMfc(l.src, l.grp, parent, oifs);
-    }
-  }
-
-  #dropLearned(l: Learned): void {
-    const fs = this.fam.get(l.family);
-    this.learned.delete(l.key);
-    try {
-      fs?.kernel.delMfc(l.src, l.grp, l.parent);
-    } catch (e) {
-      this.log.warn("could not remove learned route", { source: l.src.text, group: l.grp.text, error: e });
-    }
-  }
-
-  #dropLearnedOf(ruleKey: string): void {
-    for (const l of [...this.learned.values()]) if (l.rule === ruleKey) this.#dropLearned(l);
-  }
-
-  /** Removes learned routes that forwarded nothing since the last check. */
   expireLearned(): number {
-    let n = 0;
-    const now = Date.now();
-    for (const l of [...this.learned.values()]) {
-      const c = this.fam.get(l.family)?.kernel.sgCounters(l.src, l.grp);
-      const packets = c?.packets ?? 0;
-      if (packets !== l.lastPackets) {
-        l.lastPackets = packets;
-        l.since = now;
-        continue;
-      }
-      if (now - l.since < this.cacheTimeoutMs) continue;
-      this.#dropLearned(l);
-      this.events.publish("routes", { action: "expire", source: l.src.text, group: l.grp.text });
-      this.log.info("learned route expired", {
-        source: l.src.text,
-        group: l.grp.text,
-        idleMs: now - l.since,
-      });
-      n++;
-    }
-    return n;
+    return this.learning.expire();
   }
 
   // ---- interfaces that come and go ----

@@ -193,7 +193,31 @@ export class Lab {
   /** The daemon's stderr goes to a file: a pipe that the (synchronously waiting) test does not drain would block it. */
   readonly logFile = `${this.dir}/daemon.log`;
 
+  /**
+   * Waits until every veth is operationally up. Until the kernel's link watcher (which runs up to a
+   * second late) has activated a device, its queue discipline drops every packet sent through it.
+   */
+  async linksUp(): Promise<void> {
+    const devs: Array<[string, string]> = [
+      [this.snd, "s0"],
+      [this.rtr, "in0"],
+      [this.rtr, "o1"],
+      [this.rtr, "o2"],
+      [this.r1, "e0"],
+      [this.r2, "e0"],
+    ];
+    for (let i = 0; i < 100; i++) {
+      const down = devs.filter(([ns, dev]) =>
+        this.exec(ns, "cat", [`/sys/class/net/${dev}/operstate`], false).stdout.trim() !== "up"
+      );
+      if (down.length === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error("veth links did not come up");
+  }
+
   async startDaemon(extra: string[] = []): Promise<void> {
+    await this.linksUp();
     const args = [
       Deno.execPath(),
       "run",
