@@ -57,12 +57,6 @@ function print(o: ClientOpts, v: unknown, text?: () => string): void {
   }
 }
 
-function table(rows: string[][]): string {
-  if (rows.length === 0) return "";
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join("  ")).join("\n");
-}
-
 interface RouteArgOpts extends ClientOpts {
   iif?: string;
   source?: string;
@@ -136,51 +130,7 @@ const VERBS: Record<string, string> = {
   leave: "leave",
 };
 
-type BatchOp = Record<string, unknown> & { op: string };
-
-/** One batch line as a batch op, or a whole request for flush/reload (which cannot be batched). */
-function batchLine(
-  words: string[],
-  parse: (w: string[], u: string) => RouteWordsT,
-): BatchOp | { cmd: string; args: unknown } {
-  const verb = VERBS[words[0]];
-  if (verb === "add" || verb === "del") {
-    const r = parse(words.slice(1), verb === "add" ? ROUTE_USAGE : "IIF [SOURCE] GROUP [OIF ...]");
-    if (verb === "add" && r.oifs.length === 0) {
-      throw new MppError("bad_usage", "no outbound interface given", ROUTE_USAGE);
-    }
-    return verb === "del" && r.oifs.length === 0
-      ? { op: "del", iif: r.iif, source: r.source, group: r.group }
-      : { op: verb, ...r };
-  }
-  if (verb === "join" || verb === "leave") {
-    const r = parse(words.slice(1), JOIN_USAGE);
-    if (r.oifs.length) throw new MppError("bad_usage", `unexpected '${r.oifs.join(" ")}'`, JOIN_USAGE);
-    return { op: verb, iif: r.iif, source: r.source, group: r.group };
-  }
-  if (words[0] === "flush") return { cmd: "mroute.flush", args: { all: words[1] === "all" } };
-  if (words[0] === "reload") return { cmd: "mroute.reload", args: {} };
-  throw new MppError(
-    "bad_usage",
-    `unknown command '${words[0]}'`,
-    "batch lines start with add, del, join, leave, flush or reload",
-  );
-}
-
-interface RouteWordsT {
-  iif: string;
-  source?: string;
-  group: string;
-  oifs: string[];
-}
-
-const BATCH_CHUNK = 500;
-
-/**
- * Batch mode: one command per line. Consecutive add/del/join/leave lines travel as `mroute.batch`
- * requests of up to 500 operations, all pipelined on one connection; the daemon applies them in
- * order and writes its state once per request. Errors are reported per line.
- */
+/** Batch mode: see lib/mroute/batch.ts. */
 async function runBatch(file: string, o: ClientOpts): Promise<void> {
   const text = file === "-"
     ? await new Response(Deno.stdin.readable).text()
@@ -191,135 +141,23 @@ async function runBatch(file: string, o: ClientOpts): Promise<void> {
         "give a readable file, or - for stdin",
       );
     });
-  const [{ IpcClient }, { START_HINT }, { parseRouteWords }] = await Promise.all([
+  const [{ IpcClient }, { START_HINT }, { runBatchText }] = await Promise.all([
     import("../lib/ipc/client.ts"),
     import("../lib/mroute/paths.ts"),
-    import("../lib/mroute/route_words.ts"),
+    import("../lib/mroute/batch.ts"),
   ]);
+  const path = await socketPath(o);
+  const r = await runBatchText(
+    text,
+    () => IpcClient.connect(path, { service: SERVICE, startHint: START_HINT, timeoutMs: 120_000 }),
+  );
   const name = file === "-" ? "stdin" : file;
-  const errors: Array<[number, unknown]> = [];
-  // Requests in order; each knows the line numbers of its operations.
-  const requests: Array<{ cmd: string; args: unknown; lines: number[] }> = [];
-  let chunk: { ops: BatchOp[]; lines: number[] } | null = null;
-  const lines = text.split("\n");
-  let count = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const words = lines[i].replace(/#.*$/, "").trim().split(/\s+/).filter(Boolean);
-    if (words.length === 0) continue;
-    count++;
-    let item: BatchOp | { cmd: string; args: unknown };
-    try {
-      item = batchLine(words, parseRouteWords);
-    } catch (e) {
-      errors.push([i + 1, e]);
-      continue;
-    }
-    if ("op" in item) {
-      if (!chunk || chunk.ops.length >= BATCH_CHUNK) {
-        chunk = { ops: [], lines: [] };
-        requests.push({ cmd: "mroute.batch", args: chunk, lines: chunk.lines });
-      }
-      chunk.ops.push(item);
-      chunk.lines.push(i + 1);
-    } else {
-      chunk = null;
-      requests.push({ cmd: item.cmd, args: item.args, lines: [i + 1] });
-    }
-  }
-  if (requests.length > 0) {
-    const c = await IpcClient.connect(await socketPath(o), {
-      service: SERVICE,
-      startHint: START_HINT,
-      timeoutMs: 120_000,
-    });
-    try {
-      const sent = requests.map((r) =>
-        c.request(r.cmd, r.cmd === "mroute.batch" ? { ops: (r.args as { ops: BatchOp[] }).ops } : r.args)
-      );
-      const settled = await Promise.allSettled(sent);
-      for (let k = 0; k < settled.length; k++) {
-        const s = settled[k];
-        const req = requests[k];
-        if (s.status === "rejected") {
-          for (const ln of req.lines) errors.push([ln, s.reason]);
-        } else if (req.cmd === "mroute.batch") {
-          const res = (s.value as {
-            results: Array<{ ok: boolean; error?: { code: string; message: string; hint: string } }>;
-          }).results;
-          for (let m = 0; m < res.length; m++) {
-            const e = res[m].error;
-            if (!res[m].ok && e) errors.push([req.lines[m], new MppError("bad_input", e.message, e.hint)]);
-          }
-        }
-      }
-    } finally {
-      await c.close();
-    }
-  }
-  errors.sort((a, b) => a[0] - b[0]);
-  for (const [ln, e] of errors) {
+  for (const [ln, e] of r.errors) {
     console.error(`mpp: ${name}:${ln}: ${e instanceof Error ? e.message : String(e)}`);
     if (e instanceof MppError && e.hint) console.error(`hint: ${e.hint}`);
   }
-  if (o.json) console.log(JSON.stringify({ commands: count, failed: errors.length }));
-  if (errors.length) Deno.exitCode = 1;
-}
-
-function showText(what: string, v: Record<string, unknown>): string {
-  const n = (x: unknown) => (x === undefined || x === null ? "-" : String(x));
-  if (what === "routes") {
-    const rows = (v.routes as Array<Record<string, unknown>>).map((r) => [
-      n(r.iif),
-      n(r.source),
-      n(r.group),
-      (r.oifs as string[]).join(",") || "-",
-      n(r.origin),
-      r.pending ? `${r.state}(${(r.pending as string[]).join(",")})` : n(r.state),
-      n(r.packets),
-      n(r.bytes),
-      n(r.wrongIf),
-    ]);
-    return table([
-      ["IIF", "SOURCE", "GROUP", "OIFS", "ORIGIN", "STATE", "PACKETS", "BYTES", "WRONGIF"],
-      ...rows,
-    ]);
-  }
-  if (what === "interfaces") {
-    const rows = (v.interfaces as Array<Record<string, unknown>>).map((i) => [
-      n(i.name),
-      n(i.ifindex),
-      i.up ? "up" : "down",
-      i.multicast ? "yes" : "no",
-      n(i.vif4),
-      n(i.vif6),
-      n(i.inPackets),
-      n(i.outPackets),
-      n(i.inBytes),
-      n(i.outBytes),
-    ]);
-    return table([[
-      "NAME",
-      "INDEX",
-      "STATE",
-      "MULTICAST",
-      "VIF",
-      "MIF",
-      "IN_PKTS",
-      "OUT_PKTS",
-      "IN_BYTES",
-      "OUT_BYTES",
-    ], ...rows]);
-  }
-  if (what === "groups") {
-    const rows = (v.groups as Array<Record<string, unknown>>).map((
-      g,
-    ) => [n(g.iif), n(g.source), n(g.group), n(g.origin), n(g.state)]);
-    return table([["IIF", "SOURCE", "GROUP", "ORIGIN", "STATE"], ...rows]);
-  }
-  const rows = (v.pending as Array<Record<string, unknown>>).map((
-    p,
-  ) => [n(p.kind), n(p.iif), n(p.source), n(p.group), (p.waitingFor as string[]).join(",")]);
-  return table([["KIND", "IIF", "SOURCE", "GROUP", "WAITING FOR"], ...rows]);
+  if (o.json) console.log(JSON.stringify({ commands: r.commands, failed: r.errors.length }));
+  if (r.errors.length) Deno.exitCode = 1;
 }
 
 function positiveSeconds(v: string): number {
@@ -500,6 +338,7 @@ export function register(program: Program): void {
       throw new MppError("bad_usage", `cannot show '${what}'`, "use routes, interfaces, groups or pending");
     }
     const v = await call(o, "mroute.show", { what: full }) as Record<string, unknown>;
+    const { showText } = await import("../lib/mroute/show_text.ts");
     print(o, v, () => showText(full, v));
   });
 
@@ -598,6 +437,7 @@ function fastPath(args: string[]): (() => Promise<void>) | null {
   if (verb === "status" && words.length === 0) {
     return async () => {
       const r = await call(o, "mroute.status", {}) as Record<string, unknown>;
+      const { statusText } = await import("../lib/mroute/show_text.ts");
       print(o, r, () => statusText(r));
     };
   }
@@ -608,16 +448,11 @@ function fastPath(args: string[]): (() => Promise<void>) | null {
     if (!full) return null;
     return async () => {
       const v = await call(o, "mroute.show", { what: full }) as Record<string, unknown>;
+      const { showText } = await import("../lib/mroute/show_text.ts");
       print(o, v, () => showText(full, v));
     };
   }
   return null;
-}
-
-function statusText(r: Record<string, unknown>): string {
-  return Object.entries(r).filter(([k]) => k !== "v").map(([k, v]) =>
-    `${k}: ${Array.isArray(v) ? v.join(",") : v}`
-  ).join("\n");
 }
 
 async function standalone(args: string[]): Promise<number> {
