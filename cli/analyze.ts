@@ -7,6 +7,11 @@ import { renderTree } from "./render/tree.ts";
 import { renderConversations, renderEndpoints, renderIo, renderPhs } from "./render/stats.ts";
 import { renderCsv } from "./render/csv.ts";
 import { ProgressBar } from "./render/progress.ts";
+import type { StreamListener } from "../lib/tcp/reassembly.ts";
+import { StreamWriter } from "../lib/tcp/stream_writer.ts";
+import { Follower, parseFollowTarget } from "../lib/tcp/follow.ts";
+import { HttpExtractor } from "../decoders/http_extract.ts";
+import { renderHttp } from "../decoders/http_report.ts";
 import { frameFilter } from "../lib/flow/frame_filter.ts";
 
 const CONV_TYPES = ["eth", "ip", "ipv6", "tcp", "udp"] as const;
@@ -41,6 +46,16 @@ function seconds(v: string): number {
   return n;
 }
 
+/** A byte count with an optional k/M/G suffix (powers of 1024). */
+function byteSize(v: string): number {
+  const m = /^(\d+)([kmg]?)i?b?$/i.exec(v.trim());
+  const n = m ? Number(m[1]) * 1024 ** " kmg".indexOf((m[2] || " ").toLowerCase()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 4096) {
+    throw new MppError("bad_usage", `'${v}' is not a byte size of at least 4k`, "e.g. --tcp-buffer 4M");
+  }
+  return n;
+}
+
 export function register(program: Program): void {
   program
     .command("analyze")
@@ -71,8 +86,40 @@ export function register(program: Program): void {
       "-f, --filter <expr>",
       "analyse only frames matching a tcpdump (BPF) filter expression; needs libpcap",
     )
+    .option("--streams <dir>", "write each TCP direction's bytes to DIR (tcpflow names) plus DIR/index.json")
+    .option(
+      "--follow <stream>",
+      "print one TCP conversation like tshark -z follow: a stream number or ip:port,ip:port",
+    )
+    .addOption(
+      new Option("--format <mode>", "--follow output").choices(["raw", "ascii", "hex"] as const).default(
+        "ascii" as const,
+      ),
+    )
+    .option("--http", "print the HTTP transactions (method, host, URI, status, sizes, latency)")
+    .option("--extract-http <dir>", "save HTTP bodies to DIR (gzip/deflate decoded) with DIR/bodies.json")
+    .option("--no-reassembly", "turn TCP stream reassembly (and with it HTTP) off")
+    .option("--tcp-buffer <bytes>", "out-of-order bytes one TCP direction may buffer (default 1M)", byteSize)
+    .option(
+      "--tcp-memory <bytes>",
+      "out-of-order bytes all TCP connections may buffer (default 256M)",
+      byteSize,
+    )
     .option("-q, --quiet", "no warnings on stderr")
     .action(async (files, opts) => {
+      const follow = opts.follow !== undefined ? new Follower(parseFollowTarget(opts.follow)) : null;
+      if (!opts.reassembly && (follow || opts.streams || opts.http || opts.extractHttp)) {
+        throw new MppError(
+          "bad_usage",
+          "--no-reassembly conflicts with --streams, --follow, --http and --extract-http",
+          "drop --no-reassembly",
+        );
+      }
+      const writer = opts.streams !== undefined ? StreamWriter.create(opts.streams) : null;
+      const extractor = opts.extractHttp !== undefined ? HttpExtractor.create(opts.extractHttp) : null;
+      const listeners: StreamListener[] = [];
+      if (writer) listeners.push(writer);
+      if (follow) listeners.push(follow);
       const progress = Deno.stderr.isTerminal() && !opts.quiet ? new ProgressBar() : null;
       const convTypes = opts.conv === undefined
         ? null
@@ -86,7 +133,10 @@ export function register(program: Program): void {
         : parseTypes(opts.endpoints);
       const structured = opts.json || opts.csv;
       const top = opts.top ?? (structured ? undefined : 30);
-      const { report, warnings } = await analyzeFiles(files, {
+      const { report, warnings, tcp } = await analyzeFiles(files, {
+        tcp: opts.reassembly ? { perDirection: opts.tcpBuffer, globalLimit: opts.tcpMemory } : false,
+        tcpListeners: listeners,
+        httpBodies: extractor ?? undefined,
         decodeAs: opts.decodeAs,
         filter: opts.filter !== undefined ? frameFilter(opts.filter) : undefined,
         ioInterval: opts.io,
@@ -95,6 +145,11 @@ export function register(program: Program): void {
         onProgress: progress ? (name, done, total) => progress.update(name, done, total) : undefined,
       });
       progress?.clear();
+      if (writer && tcp) {
+        const idx = writer.finish(tcp.streams);
+        if (!opts.quiet) console.error(`mpp: wrote ${idx.streams.length} TCP streams to ${opts.streams}`);
+      }
+      if (extractor) warnings.push(...await extractor.finish());
       if (!opts.quiet) { for (const w of warnings) console.error(`mpp: warning: ${w}`); }
       if (opts.json) {
         // Compact by default (a 1M-packet report is 40% smaller and faster to write); --pretty indents.
@@ -106,12 +161,14 @@ export function register(program: Program): void {
         return;
       }
       const parts: string[] = [];
-      const views = convTypes || epTypes || opts.phs || opts.io !== undefined;
+      const views = convTypes || epTypes || opts.phs || opts.io !== undefined || opts.http || follow;
       if (opts.flows || !views) parts.push(renderTree(report));
       if (opts.phs) parts.push(renderPhs(report));
       if (convTypes) parts.push(renderConversations(report, convTypes));
       if (epTypes) parts.push(renderEndpoints(report, epTypes));
       if (opts.io !== undefined) parts.push(renderIo(report));
+      if (opts.http) parts.push(renderHttp(report.http));
+      if (follow) parts.push(follow.render(opts.format));
       await writeOut(parts.join("\n"));
     });
 }

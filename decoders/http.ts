@@ -42,11 +42,11 @@ export interface HttpTransaction {
   respComplete: boolean;
 }
 
-/** Receives message bodies (for --extract-http). */
+/** Receives message bodies (for --extract-http); `begin` returns the handle of one body. */
 export interface HttpBodySink {
-  begin(state: HttpState, tx: HttpTransaction, response: boolean): void;
-  data(b: Uint8Array, off: number, len: number): void;
-  end(complete: boolean): void;
+  begin(state: HttpState, tx: HttpTransaction, response: boolean): unknown;
+  data(handle: unknown, b: Uint8Array, off: number, len: number): void;
+  end(handle: unknown, complete: boolean): void;
 }
 
 /** Transactions kept per flow; more are counted in `dropped`. */
@@ -59,7 +59,8 @@ class DirEvents implements HttpEvents {
     return this.s.onHead(this.dir, h, t);
   }
   body(b: Uint8Array, off: number, len: number): void {
-    if (this.s.sinkOpen[this.dir]) this.s.dec.bodySink!.data(b, off, len);
+    const h = this.s.sinkHandle[this.dir];
+    if (h !== null) this.s.dec.bodySink!.data(h, b, off, len);
   }
   end(bodyBytes: number, t: number, complete: boolean): void {
     this.s.onEnd(this.dir, bodyBytes, t, complete);
@@ -78,7 +79,7 @@ export class HttpState {
   private readonly cur: [HttpTransaction | null, HttpTransaction | null] = [null, null];
   private readonly curType = [-1, -1];
   private readonly curIsResponse = [false, false];
-  readonly sinkOpen = [false, false];
+  readonly sinkHandle: [unknown, unknown] = [null, null];
   /** Packet types of messages completed since the last `decode`. */
   private readonly pdus = new Int32Array(PDU_QUEUE);
   private pduCount = 0;
@@ -88,7 +89,7 @@ export class HttpState {
     this.parsers = [new HttpDirParser(new DirEvents(this, 0)), new HttpDirParser(new DirEvents(this, 1))];
   }
 
-  onHead(dir: number, h: HttpHead, t: number): boolean {
+  onHead(dir: number, h: HttpHead, _t: number): boolean {
     const headerBytes = h.headerBytes;
     if (!h.isResponse) {
       this.requests++;
@@ -182,15 +183,17 @@ export class HttpState {
     this.curIsResponse[dir] = response;
     const sink = this.dec.bodySink;
     if (sink !== null) {
-      sink.begin(this, tx, response);
-      this.sinkOpen[dir] = true;
+      const old = this.sinkHandle[dir];
+      if (old !== null) sink.end(old, false);
+      this.sinkHandle[dir] = sink.begin(this, tx, response);
     }
   }
 
   onEnd(dir: number, bodyBytes: number, t: number, complete: boolean): void {
-    if (this.sinkOpen[dir]) {
-      this.sinkOpen[dir] = false;
-      this.dec.bodySink!.end(complete);
+    const h = this.sinkHandle[dir];
+    if (h !== null) {
+      this.sinkHandle[dir] = null;
+      this.dec.bodySink!.end(h, complete);
     }
     const type = this.curType[dir];
     if (complete && type >= 0 && this.pduCount < PDU_QUEUE) this.pdus[this.pduCount++] = type;

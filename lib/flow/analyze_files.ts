@@ -3,11 +3,21 @@ import { readCapture } from "../capture/mod.ts";
 import { Analyzer, type AnalyzerOptions } from "./analyzer.ts";
 import { buildReport, type SortKey } from "./report.ts";
 import type { AnalyzeReport } from "./report_schema.ts";
+import { type StreamListener, type TcpOptions, TcpReassembly } from "../tcp/reassembly.ts";
+import { countersByFlow, streamsByFlow, tcpSection } from "../tcp/report.ts";
+import { type HttpBodySink, HttpDecoder } from "../../decoders/http.ts";
+import { httpSection } from "../../decoders/http_report.ts";
 
 export interface AnalyzeFilesOptions extends AnalyzerOptions {
   top?: number;
   sort?: SortKey;
   onProgress?: (name: string, bytesRead: number, total: number | undefined) => void;
+  /** TCP stream reassembly limits (lib/tcp), or false to turn reassembly and HTTP off. */
+  tcp?: TcpOptions | false;
+  /** Listeners for the reassembled streams (--streams, --follow). */
+  tcpListeners?: StreamListener[];
+  /** Receives HTTP message bodies (--extract-http). */
+  httpBodies?: HttpBodySink;
 }
 
 export interface AnalyzeFilesResult {
@@ -15,6 +25,8 @@ export interface AnalyzeFilesResult {
   analyzer: Analyzer;
   /** One line per problem that did not stop the analysis (the CLI prints them as warnings). */
   warnings: string[];
+  /** The stream reassembly (null when turned off). */
+  tcp: TcpReassembly | null;
 }
 
 /**
@@ -26,7 +38,15 @@ export async function analyzeFiles(
   paths: string[],
   opts: AnalyzeFilesOptions = {},
 ): Promise<AnalyzeFilesResult> {
-  const analyzer = new Analyzer(opts);
+  const tcp = opts.tcp === false || opts.tcpHook !== undefined ? null : new TcpReassembly(opts.tcp || {});
+  for (const l of opts.tcpListeners ?? []) tcp?.listen(l);
+  const analyzer = new Analyzer(
+    tcp === null ? opts : { ...opts, tcpHook: tcp.hook, tcpFinish: () => tcp.finish() },
+  );
+  if (opts.httpBodies !== undefined) {
+    const http = analyzer.registry.byName("http");
+    if (http instanceof HttpDecoder) http.bodySink = opts.httpBodies;
+  }
   const files: AnalyzeReport["files"] = [];
   const warnings: string[] = [];
   let firstError: MppError | undefined;
@@ -72,5 +92,20 @@ export async function analyzeFiles(
     throw new MppError(firstError.code, `no file could be read (${warnings.join("; ")})`, firstError.hint);
   }
   analyzer.finish();
-  return { report: buildReport(analyzer, { top: opts.top, sort: opts.sort, files }), analyzer, warnings };
+  const report = buildReport(analyzer, { top: opts.top, sort: opts.sort, files });
+  if (tcp !== null) addTcpSections(report, analyzer, tcp);
+  return { report, analyzer, warnings, tcp };
+}
+
+/** Per-flow reassembly counters, the reassembly totals and the HTTP transactions. */
+function addTcpSections(report: AnalyzeReport, analyzer: Analyzer, tcp: TcpReassembly): void {
+  const counters = countersByFlow(tcp);
+  const byId = new Map(analyzer.flows.map((f) => [f.id, f]));
+  for (const fr of report.flows) {
+    const c = counters.get(byId.get(fr.id));
+    if (c !== undefined) fr.tcpStreams = c;
+  }
+  report.tcp = tcpSection(tcp);
+  const http = httpSection(analyzer.flows, streamsByFlow(tcp));
+  if (http !== undefined) report.http = http;
 }

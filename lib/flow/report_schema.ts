@@ -46,6 +46,45 @@ export const TransportReport = Timing.extend({
   history: z.string().optional().describe("Zeek history letters"),
 });
 
+/** lib/tcp's reassembly counters (per flow: summed over its connections, both directions). */
+export const TcpCountersReport = z.object({
+  streams: z.number().int().describe("connections (a reused 4-tuple counts again)"),
+  segments: z.number().int(),
+  dataSegments: z.number().int(),
+  bytes: z.number().describe("payload bytes delivered in order"),
+  retransmitted: z.number().int().describe("segments whose data was all seen before"),
+  retransmittedBytes: z.number(),
+  duplicates: z.number().int().describe("segments repeating the previous one exactly"),
+  outOfOrder: z.number().int(),
+  overlapSegments: z.number().int(),
+  overlapBytes: z.number().describe("bytes received again with new ranges (first data wins)"),
+  gaps: z.number().int(),
+  missedBytes: z.number().describe("bytes never captured (Zeek missed_bytes)"),
+  capSkips: z.number().int().describe("holes given up because a memory cap was reached"),
+  zeroWindow: z.number().int(),
+});
+
+export const HttpTransactionReport = z.object({
+  flow: z.number().int(),
+  stream: z.number().int().nullable().describe("tshark's tcp.stream"),
+  method: z.string().nullable().describe("null: response without its request"),
+  host: z.string(),
+  uri: z.string(),
+  version: z.string(),
+  status: z.number().int().nullable().describe("null: no response seen"),
+  interim: z.array(z.number().int()).describe("1xx responses before the final one"),
+  reqHeaderBytes: z.number().int(),
+  reqBodyBytes: z.number(),
+  respHeaderBytes: z.number().int(),
+  respBodyBytes: z.number().describe("body bytes after de-chunking, before content decoding"),
+  contentType: z.string(),
+  contentEncoding: z.string(),
+  start: z.number().nullable().describe("request start, seconds since the capture's first packet"),
+  firstByte: z.number().nullable().describe("request end to first response byte, s"),
+  total: z.number().nullable().describe("request start to response end, s"),
+  complete: z.boolean().describe("both messages seen whole"),
+});
+
 export const FlowReport = z.object({
   id: z.number().int(),
   label: z.string().describe("orig → resp as one line"),
@@ -61,6 +100,7 @@ export const FlowReport = z.object({
   duration: z.number(),
   transport: TransportReport,
   encodings: z.array(EncodingReport),
+  tcpStreams: TcpCountersReport.optional().describe("TCP reassembly counters (lib/tcp)"),
 });
 
 export const ConversationReport = z.object({
@@ -134,8 +174,27 @@ export const AnalyzeReport = z.object({
     rows: z.array(z.object({ start: z.number(), end: z.number(), frames: z.number(), bytes: z.number() })),
   }).optional(),
   rtp: z.object({ streams: z.array(RtpStreamReport) }),
+  tcp: z.object({
+    counters: TcpCountersReport,
+    limits: z.object({
+      perDirection: z.number().int(),
+      globalLimit: z.number().int(),
+      gapWindow: z.number().int(),
+      gapTimeout: z.number(),
+      idleTimeout: z.number(),
+    }),
+    peakBuffered: z.number().int().describe("most out-of-order bytes held at once, all connections"),
+  }).optional(),
+  http: z.object({
+    requests: z.number().int(),
+    responses: z.number().int(),
+    dropped: z.number().int().describe("transactions not listed (per-flow cap)"),
+    transactions: z.array(HttpTransactionReport),
+  }).optional(),
 });
 export type AnalyzeReport = z.infer<typeof AnalyzeReport>;
 export type FlowReport = z.infer<typeof FlowReport>;
+export type TcpCountersReport = z.infer<typeof TcpCountersReport>;
+export type HttpTransactionReport = z.infer<typeof HttpTransactionReport>;
 export type ConversationReport = z.infer<typeof ConversationReport>;
 export type EndpointReport = z.infer<typeof EndpointReport>;
