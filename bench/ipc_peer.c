@@ -1,6 +1,7 @@
 /* Reference peer for bench/ipc.ts: the same newline-delimited JSON exchange as mpp's IPC, in C.
  *   ipc_peer server PATH        accept one client at a time, answer each line
  *   ipc_peer client PATH N      N sequential round trips; prints "median_ns p99_ns"
+ *   ipc_peer client PATH N all  the same, then every round-trip time in ns, one per line
  * The server copies the request id into {"id":ID,"ok":true,"result":"pong"} so the bytes on the
  * wire match what mpp sends for the "ping" command. */
 #include <stdio.h>
@@ -55,7 +56,7 @@ static int serve(const char *path) {
   }
 }
 
-static int client(const char *path, int n) {
+static int client(const char *path, int n, int all) {
   struct sockaddr_un sa;
   int s = addr(&sa, path);
   if (connect(s, (struct sockaddr *)&sa, sizeof sa)) { perror("connect"); return 1; }
@@ -76,14 +77,16 @@ static int client(const char *path, int n) {
     clock_gettime(CLOCK_MONOTONIC, &b);
     t[i] = (b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec);
   }
+  if (all)
+    for (int i = 0; i < n; i++) printf("%lld\n", t[i]);
   qsort(t, (size_t)n, sizeof *t, cmp);
-  printf("%lld %lld\n", t[n / 2], t[(n * 99) / 100]);
+  if (!all) printf("%lld %lld\n", t[n / 2], t[(n * 99) / 100]);
   return 0;
 }
 
 int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "server")) return serve(argv[2]);
-  if (argc >= 4 && !strcmp(argv[1], "client")) return client(argv[2], atoi(argv[3]));
-  fprintf(stderr, "usage: ipc_peer server PATH | client PATH N\n");
+  if (argc >= 4 && !strcmp(argv[1], "client")) return client(argv[2], atoi(argv[3]), argc >= 5);
+  fprintf(stderr, "usage: ipc_peer server PATH | client PATH N [all]\n");
   return 2;
 }
