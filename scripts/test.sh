@@ -8,8 +8,10 @@ cd "$here" || exit 1
 export DENO_NO_UPDATE_CHECK=1 RUST_BACKTRACE=0
 
 if [ ! -x node_modules/.bin/deno ]; then
-  echo "== installing the pinned Deno runtime (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error || { echo "npm ci failed"; exit 1; }
+  # `npm install --no-save` installs exactly what package-lock.json pins without rewriting it;
+  # npm 11's `npm ci` rejects this lock (it wants the other platforms' optional Deno binaries).
+  echo "== installing the pinned Deno runtime (npm)"
+  npm install --no-save --no-audit --no-fund --loglevel=error || { echo "npm install failed"; exit 1; }
 fi
 deno=node_modules/.bin/deno
 
