@@ -94,6 +94,11 @@ export class LineWriter {
     return this.sendRaw(encoder.encode(JSON.stringify(msg) + "\n"));
   }
 
+  /** Writes queued and not yet finished; a peer that stops reading makes this grow. */
+  get pending(): number {
+    return this.#pending;
+  }
+
   sendRaw(data: Uint8Array): Promise<void> {
     const p = this.#pending === 0 ? writeAll(this.#w, data) : this.#tail.then(() => writeAll(this.#w, data));
     this.#pending++;

@@ -35,6 +35,9 @@ export function errorBody(e: unknown): ErrorBody {
   return { code: "internal", message: msg.split("\n")[0], hint: "see the daemon log for details" };
 }
 
+/** Writes a connection may have queued before it is considered stuck and dropped. */
+export const MAX_QUEUED_WRITES = 4096;
+
 class Client {
   readonly subs = new Map<string, () => void>();
   readonly aborts = new Set<AbortController>();
@@ -219,6 +222,12 @@ export class IpcServer {
         c.subs.set(
           topic,
           this.#opts.events.subscribe(topic, (t, data) => {
+            // A subscriber that stops reading must not make the daemon queue events without end.
+            if (c.writer.pending >= MAX_QUEUED_WRITES) {
+              this.#opts.log.warn("dropping an IPC subscriber that does not read its events", { topic: t });
+              this.#drop(c);
+              return;
+            }
             c.writer.send({ event: t, data }).catch(() => this.#drop(c));
           }),
         );

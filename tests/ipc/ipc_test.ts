@@ -288,3 +288,36 @@ Deno.test("ipc: clients beyond maxClients get a busy error, the others keep work
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("ipc: a subscriber that never reads is dropped instead of queueing events without end", async () => {
+  const dir = Deno.makeTempDirSync();
+  const r = registry();
+  const server = await IpcServer.listen({ path: `${dir}/s.sock`, registry: r });
+  try {
+    // A raw connection that subscribes and then never reads.
+    const conn = await Deno.connect({ transport: "unix", path: `${dir}/s.sock` });
+    await conn.write(new TextEncoder().encode('{"v":1,"id":1,"sub":"ticks"}\n'));
+    await new Promise((res) => setTimeout(res, 50));
+    const ctl = await IpcClient.connect(`${dir}/s.sock`);
+    // Big events fill the socket buffers quickly; then the write queue reaches its limit.
+    r.register(defineCommand({
+      name: "flood",
+      summary: "",
+      args: z.object({}),
+      run: (ctx) => {
+        const big = "x".repeat(4096);
+        for (let i = 0; i < 6000; i++) ctx.events.publish("ticks", big);
+        return true;
+      },
+    }));
+    await ctl.request("flood", {});
+    for (let i = 0; i < 50 && server.clientCount > 1; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.equal(server.clientCount, 1, "the stuck subscriber was dropped, the control client stays");
+    assert.equal(await ctl.request("echo", { x: 1 }), 1);
+    await ctl.close();
+    conn.close();
+  } finally {
+    await server.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
