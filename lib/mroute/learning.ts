@@ -7,6 +7,7 @@ import type { Addr, Family } from "./addr.ts";
 import { prefixContains } from "./addr.ts";
 import type { KernelUpcall } from "./kernel.ts";
 import type { FamilyState, MrouteService, Rule } from "./service.ts";
+import { isWildcard, matchesName } from "./vifs.ts";
 
 export interface Learned {
   key: string;
@@ -23,6 +24,10 @@ export interface Learned {
 
 /** Learned routes are bounded: spoofed sources must not grow the daemon (or the kernel MFC) without end. */
 export const MAX_LEARNED = 8192;
+
+function specificity(r: Rule): number {
+  return r.grp.len * 1024 + (r.src?.len ?? 0) * 2 + (isWildcard(r.spec.iif) ? 0 : 1);
+}
 
 export class LearnedRoutes {
   readonly map = new Map<string, Learned>();
@@ -55,7 +60,7 @@ export class LearnedRoutes {
         this.#unresolved.set(key, { family, iif: vif.name, src: u.src, grp: u.group, at: Date.now() });
         return;
       }
-      this.#learn(rule, fs, u.src, u.group);
+      this.#learn(rule, fs, vif.name, u.src, u.group);
     } else if (u.type === "wrongvif") {
       const l = this.map.get(key);
       if (!l) {
@@ -67,10 +72,10 @@ export class LearnedRoutes {
         return;
       }
       const rule = this.#match(family, vif.name, u.src, u.group);
-      if (!rule || rule.spec.iif === l.iif) return;
+      if (!rule || l.iif === vif.name) return;
       // The source moved: re-learn it from the template that matches its new inbound interface.
       this.drop(l);
-      this.#learn(rule, fs, u.src, u.group);
+      this.#learn(rule, fs, vif.name, u.src, u.group);
       this.#s.log.info("learned route moved to a new inbound interface", {
         source: u.src.text,
         group: u.group.text,
@@ -88,29 +93,38 @@ export class LearnedRoutes {
   resolveWaiting(rule: Rule, fs: FamilyState): void {
     this.#pruneUnresolved(10_000);
     for (const [k, u] of this.#unresolved) {
-      if (u.family !== rule.family || u.iif !== rule.spec.iif || this.map.has(k)) continue;
+      if (u.family !== rule.family || !matchesName(rule.spec.iif, u.iif) || this.map.has(k)) continue;
       if (!prefixContains(rule.grp, u.grp) || (rule.src && !prefixContains(rule.src, u.src))) continue;
       this.#unresolved.delete(k);
-      this.#learn(rule, fs, u.src, u.grp);
+      this.#learn(rule, fs, u.iif, u.src, u.grp);
     }
   }
 
   #match(family: Family, iif: string, src: Addr, grp: Addr): Rule | undefined {
     let best: Rule | undefined;
     for (const r of this.#s.rules.values()) {
-      if (!r.template || !r.installed || r.family !== family || r.spec.iif !== iif) continue;
+      if (!r.template || !r.installed || r.family !== family || !matchesName(r.spec.iif, iif)) continue;
       if (!prefixContains(r.grp, grp) || (r.src && !prefixContains(r.src, src))) continue;
-      // The most specific rule wins (longest group prefix, then longest source prefix).
-      if (
-        !best || r.grp.len > best.grp.len ||
-        (r.grp.len === best.grp.len && (r.src?.len ?? 0) > (best.src?.len ?? 0))
-      ) best = r;
+      // The most specific rule wins: longest group prefix, then longest source prefix, then a
+      // named inbound interface over a wildcard.
+      if (!best || specificity(r) > specificity(best)) best = r;
     }
     return best;
   }
 
-  #learn(rule: Rule, fs: FamilyState, src: Addr, grp: Addr): void {
-    const parent = fs.vifs.get(rule.spec.iif)?.vif;
+  /** Output VIFs of a rule for traffic that came in on `iif` (never back out of it). */
+  #oifs(rule: Rule, fs: FamilyState, iif: string): number[] {
+    const oifs: number[] = [];
+    for (const n of rule.outs) {
+      if (n === iif) continue;
+      const v = fs.vifs.get(n);
+      if (v) oifs.push(v.vif);
+    }
+    return oifs;
+  }
+
+  #learn(rule: Rule, fs: FamilyState, iif: string, src: Addr, grp: Addr): void {
+    const parent = fs.vifs.get(iif)?.vif;
     if (parent === undefined) return;
     if (this.map.size >= MAX_LEARNED) {
       const now = Date.now();
@@ -124,11 +138,7 @@ export class LearnedRoutes {
       }
       return;
     }
-    const oifs: number[] = [];
-    for (const n of rule.spec.oifs) {
-      const v = fs.vifs.get(n);
-      if (v) oifs.push(v.vif);
-    }
+    const oifs = this.#oifs(rule, fs, iif);
     try {
       fs.kernel.addMfc(src, grp, parent, oifs);
     } catch (e) {
@@ -142,33 +152,29 @@ export class LearnedRoutes {
       family: rule.family,
       src,
       grp,
-      iif: rule.spec.iif,
+      iif,
       parent,
       oifs,
       lastPackets: 0,
       since: Date.now(),
     });
-    this.#s.events.publish("routes", {
-      action: "learn",
-      source: src.text,
-      group: grp.text,
-      iif: rule.spec.iif,
-      oifs: rule.spec.oifs,
-    });
-    this.#s.log.info("learned route", {
-      iif: rule.spec.iif,
-      source: src.text,
-      group: grp.text,
-      oifs: rule.spec.oifs,
-    });
+    const outs = rule.outs.filter((n) => n !== iif);
+    this.#s.events.publish("routes", { action: "learn", source: src.text, group: grp.text, iif, oifs: outs });
+    this.#s.log.info("learned route", { iif, source: src.text, group: grp.text, oifs: outs });
   }
 
-  refreshOf(rule: Rule, fs: FamilyState, parent: number, oifs: number[]): void {
-    for (const l of this.map.values()) {
+  /** Re-installs the routes learned from a rule after its interfaces changed. */
+  refreshOf(rule: Rule, fs: FamilyState): void {
+    for (const l of [...this.map.values()]) {
       if (l.rule !== rule.key) continue;
+      const parent = fs.vifs.get(l.iif)?.vif;
+      if (parent === undefined || !rule.ins.includes(l.iif)) {
+        this.drop(l);
+        continue;
+      }
       l.parent = parent;
-      l.oifs = oifs;
-      fs.kernel.addMfc(l.src, l.grp, parent, oifs);
+      l.oifs = this.#oifs(rule, fs, l.iif);
+      fs.kernel.addMfc(l.src, l.grp, parent, l.oifs);
     }
   }
 

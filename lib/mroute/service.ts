@@ -18,7 +18,9 @@ import {
   type RouteSpec,
 } from "./spec.ts";
 import { type Learned, LearnedRoutes } from "./learning.ts";
-import { unknownInterface, VifTable } from "./vifs.ts";
+import type { IfaceInfo } from "./interfaces.ts";
+import { listInterfaceNames } from "./interfaces.ts";
+import { isWildcard, unknownInterface, VifTable } from "./vifs.ts";
 
 export type Origin = "config" | "runtime";
 
@@ -27,6 +29,9 @@ export interface Rule extends ParsedRoute {
   /** Interfaces the rule names that do not exist yet. */
   pending: string[];
   installed: boolean;
+  /** Inbound and outbound interfaces in use (wildcards expanded), as installed. */
+  ins: string[];
+  outs: string[];
 }
 
 export interface Membership extends ParsedJoin {
@@ -58,6 +63,7 @@ export class MrouteService {
   readonly events: EventBus;
   cacheTimeoutMs: number;
   #onChange: () => Promise<void>;
+  #lastNames = "";
 
   constructor(o: ServiceOptions) {
     for (const k of o.kernels) this.fam.set(k.family, { kernel: k, vifs: new VifTable(k) });
@@ -102,13 +108,15 @@ export class MrouteService {
     }
     const names = [p.spec.iif, ...p.spec.oifs];
     for (const n of names) {
-      if (!fs.vifs.check(n) && !allowPending) throw unknownInterface(n);
+      if (!isWildcard(n) && !fs.vifs.check(n) && !allowPending) throw unknownInterface(n);
     }
     const rule: Rule = {
       ...p,
       origin: old?.origin === "config" && origin === "runtime" ? "runtime" : origin,
       pending: [],
       installed: false,
+      ins: [],
+      outs: [],
     };
     try {
       this.#install(rule, fs);
@@ -129,24 +137,39 @@ export class MrouteService {
   }
 
   #install(rule: Rule, fs: FamilyState): void {
-    const iif = fs.vifs.check(rule.spec.iif);
     rule.pending = [];
-    if (!iif) rule.pending.push(rule.spec.iif);
-    const present = [];
+    let ins: IfaceInfo[];
+    if (isWildcard(rule.spec.iif)) ins = fs.vifs.expand(rule.spec.iif);
+    else {
+      const info = fs.vifs.check(rule.spec.iif);
+      ins = info ? [info] : [];
+      if (!info) rule.pending.push(rule.spec.iif);
+    }
+    const inNames = new Set(ins.map((i) => i.name));
+    const present = new Map<string, IfaceInfo>();
     for (const n of rule.spec.oifs) {
+      if (isWildcard(n)) {
+        for (const i of fs.vifs.expand(n)) if (!inNames.has(i.name)) present.set(i.name, i);
+        continue;
+      }
       const info = fs.vifs.check(n);
-      if (info) present.push(info);
+      if (info) present.set(n, info);
       else rule.pending.push(n);
     }
-    if (!iif) {
+    if (ins.length === 0) {
       if (rule.installed && !rule.template) fs.kernel.delMfc(rule.src!.addr, rule.grp.addr, 0);
       rule.installed = false;
+      rule.ins = [];
+      rule.outs = [];
       return;
     }
-    const parent = fs.vifs.acquire(iif).vif;
-    const oifs = present.map((i) => fs.vifs.acquire(i).vif);
+    const parent = fs.vifs.acquire(ins[0]).vif;
+    for (let i = 1; i < ins.length; i++) fs.vifs.acquire(ins[i]);
+    const oifs = [...present.values()].map((i) => fs.vifs.acquire(i).vif);
+    rule.ins = [...inNames];
+    rule.outs = [...present.keys()];
     if (!rule.template) fs.kernel.addMfc(rule.src!.addr, rule.grp.addr, parent, oifs);
-    else this.learning.refreshOf(rule, fs, parent, oifs);
+    else this.learning.refreshOf(rule, fs);
     rule.installed = true;
   }
 
@@ -187,7 +210,7 @@ export class MrouteService {
         spec: { ...rule.spec, oifs: left },
         origin,
         pending: [],
-        installed: false,
+        installed: rule.installed,
       };
       this.#install(next, fs);
       this.rules.set(next.key, next);
@@ -276,11 +299,16 @@ export class MrouteService {
 
   /** Installs rules and joins whose interfaces appeared; re-pends those whose interfaces vanished. */
   checkInterfaces(): void {
+    // Wildcard rules follow the set of interfaces: re-expand them when it changes.
+    const names = listInterfaceNames().join(",");
+    const namesChanged = names !== this.#lastNames;
+    this.#lastNames = names;
     for (const [f, fs] of this.fam) {
       const gone = new Set(fs.vifs.sweep());
       for (const r of this.rules.values()) {
         if (r.family !== f) continue;
-        const touched = r.pending.length > 0 || [r.spec.iif, ...r.spec.oifs].some((n) => gone.has(n));
+        const wild = namesChanged && (isWildcard(r.spec.iif) || r.spec.oifs.some(isWildcard));
+        const touched = wild || r.pending.length > 0 || [...r.ins, ...r.outs].some((n) => gone.has(n));
         if (!touched) continue;
         const before = r.pending.join(",");
         try {
@@ -322,8 +350,8 @@ export class MrouteService {
     const used = new Set<string>();
     for (const r of this.rules.values()) {
       if (r.family !== fs.vifs.family) continue;
-      used.add(r.spec.iif);
-      for (const o of r.spec.oifs) used.add(o);
+      for (const n of r.ins) used.add(n);
+      for (const n of r.outs) used.add(n);
     }
     fs.vifs.release(used);
   }

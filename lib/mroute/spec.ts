@@ -88,6 +88,13 @@ export function parseRoute(spec: RouteSpec, requireOifs: boolean): ParsedRoute {
     );
   }
   const template = !src || !isHostPrefix(src) || !isHostPrefix(grp);
+  if (!template && spec.iif.length > 1 && spec.iif.endsWith("+")) {
+    throw new MppError(
+      "bad_input",
+      `an (S,G) route has one inbound interface, not the wildcard ${spec.iif}`,
+      "name the interface, or leave out the source to make a (*,G) rule that matches any of them",
+    );
+  }
   const norm: RouteSpec = { iif: spec.iif, group: prefixText(grp), oifs };
   if (src) norm.source = prefixText(src);
   return { spec: norm, family, src, grp, template, key: routeKey(template, spec.iif, src, grp) };

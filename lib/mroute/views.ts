@@ -43,7 +43,7 @@ export function showRoutes(s: MrouteService): RouteView[] {
       iif: l.iif,
       source: l.src.text,
       group: l.grp.text,
-      oifs: rule?.spec.oifs ?? [],
+      oifs: (rule?.outs ?? []).filter((n) => n !== l.iif),
       origin: "learned",
       state: "installed",
     };

@@ -10,6 +10,15 @@ import type { Family } from "./addr.ts";
 import { getInterface, type IfaceInfo, listInterfaceNames, unusableReason } from "./interfaces.ts";
 import type { MrouteKernel } from "./kernel.ts";
 
+/** smcroute-style wildcard: "eth+" stands for every interface whose name starts with "eth". */
+export function isWildcard(name: string): boolean {
+  return name.length > 1 && name.endsWith("+");
+}
+
+export function matchesName(pattern: string, name: string): boolean {
+  return isWildcard(pattern) ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+}
+
 export interface Vif {
   vif: number;
   name: string;
@@ -79,6 +88,19 @@ export class VifTable {
       );
     }
     return info;
+  }
+
+  /** The existing interfaces a wildcard stands for that can carry multicast (others are skipped). */
+  expand(pattern: string): IfaceInfo[] {
+    const out: IfaceInfo[] = [];
+    for (const n of listInterfaceNames()) {
+      if (!matchesName(pattern, n)) continue;
+      const p = this.phyints.get(n);
+      if (p && !p.enabled) continue;
+      const info = this.lookup(n);
+      if (info && unusableReason(info, this.family) === null) out.push(info);
+    }
+    return out;
   }
 
   lookup(name: string): IfaceInfo | null {

@@ -146,3 +146,31 @@ testIf(
     });
   },
 );
+
+testIf(
+  canRunNetns,
+  netnsWhy,
+  "mroute e2e: interface wildcards (smcroute's eth+) for outputs and for a (*,G) input",
+  async () => {
+    await withLab(async (lab) => {
+      await lab.startDaemon(["--cache-timeout", "30"]);
+      const add = lab.cli(["add", "in0", "239.6.6.0/24", "o+"]);
+      assert.equal(add.code, 0, add.stderr);
+      const both = await lab.traffic("239.6.6.1", { n: 5, gap: 0.1, tag: "w" });
+      assert.ok(both.r1.length >= 4 && both.r2.length >= 4, JSON.stringify(both));
+      const learned = lab.showRoutes().filter((r) => r.origin === "learned");
+      assert.deepEqual(learned.map((r) => [r.iif, r.oifs]), [["in0", ["o1", "o2"]]]);
+      // A wildcard input: traffic entering on any o* interface goes out of o2, never back where it came from.
+      assert.equal(lab.cli(["add", "o+", "239.7.7.0/24", "o2"]).code, 0);
+      const fromR1 = await lab.traffic("239.7.7.7", { n: 5, gap: 0.1, tag: "r1", from: [lab.r1, "e0", ""] });
+      assert.ok(fromR1.r2.length >= 4, JSON.stringify(fromR1));
+      assert.ok(fromR1.r2.every((p) => p.src === "10.2.0.2" && p.ttl === 7));
+      const l2 = lab.showRoutes().find((r) => r.origin === "learned" && r.group === "239.7.7.7")!;
+      assert.deepEqual([l2.iif, l2.oifs], ["o1", ["o2"]]);
+      // An (S,G) route cannot have a wildcard input.
+      const bad = lab.cli(["add", "o+", "10.1.0.1", "239.8.8.8", "in0"]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /an \(S,G\) route has one inbound interface, not the wildcard o\+/);
+    });
+  },
+);
