@@ -5,7 +5,7 @@
 import { MppError, type MppErrorCode } from "../errors.ts";
 import { Deadlines } from "./deadlines.ts";
 import { LineReader, LineWriter } from "./lines.ts";
-import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ServerMsg } from "./protocol.ts";
+import { MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ServerMsg, serverSchema } from "./protocol.ts";
 
 export interface IpcClientOptions {
   /** Default per-request timeout; default 10 s. */
@@ -190,7 +190,7 @@ export class IpcClient {
     } catch {
       return;
     }
-    const parsed = ServerMsg.safeParse(raw);
+    const parsed = serverSchema(raw).safeParse(raw) as ReturnType<typeof ServerMsg.safeParse>;
     if (!parsed.success) return;
     const m = parsed.data;
     if ("event" in m) {

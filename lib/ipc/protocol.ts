@@ -51,3 +51,27 @@ export const ServerMsg = z.union([OkResponse, ErrResponse, EventMsg]);
 export type ServerMsg = z.infer<typeof ServerMsg>;
 
 export type Id = z.infer<typeof Id>;
+
+/**
+ * The schema a message must match, picked by its shape, so a valid message is checked against one
+ * object schema instead of trying every member of the union (this is on every round trip).
+ * Whatever is picked, an invalid message still fails validation.
+ */
+export function clientSchema(
+  raw: unknown,
+): typeof RequestMsg | typeof SubscribeMsg | typeof UnsubscribeMsg | typeof ClientMsg {
+  if (typeof raw !== "object" || raw === null) return ClientMsg;
+  if ("cmd" in raw) return RequestMsg;
+  if ("sub" in raw) return SubscribeMsg;
+  if ("unsub" in raw) return UnsubscribeMsg;
+  return ClientMsg;
+}
+
+export function serverSchema(
+  raw: unknown,
+): typeof OkResponse | typeof ErrResponse | typeof EventMsg | typeof ServerMsg {
+  if (typeof raw !== "object" || raw === null) return ServerMsg;
+  if ("event" in raw) return EventMsg;
+  const ok = (raw as { ok?: unknown }).ok;
+  return ok === true ? OkResponse : ok === false ? ErrResponse : ServerMsg;
+}

@@ -10,7 +10,7 @@ import type { Registry } from "../command/registry.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { Deadlines } from "./deadlines.ts";
 import { LineReader, LineTooLong, LineWriter } from "./lines.ts";
-import { ClientMsg, type ErrorBody, type Id, MAX_MESSAGE_BYTES } from "./protocol.ts";
+import { ClientMsg, clientSchema, type ErrorBody, type Id, MAX_MESSAGE_BYTES } from "./protocol.ts";
 import { claimSocketPath, ioError, resolveGroup } from "./socket_path.ts";
 
 export interface IpcServerOptions {
@@ -199,7 +199,7 @@ export class IpcServer {
         .catch(() => {});
       return;
     }
-    const parsed = ClientMsg.safeParse(raw);
+    const parsed = clientSchema(raw).safeParse(raw) as ReturnType<typeof ClientMsg.safeParse>;
     if (!parsed.success) {
       const id = typeof raw === "object" && raw !== null && "id" in raw ? (raw as { id: unknown }).id : null;
       const v = typeof raw === "object" && raw !== null && "v" in raw ? (raw as { v: unknown }).v : undefined;
