@@ -98,9 +98,9 @@ export class HttpState {
         method: h.method,
         host: h.host,
         uri: h.uri,
-        version: h.version === 9 ? "HTTP/0.9" : `HTTP/${Math.floor(h.version / 10)}.${h.version % 10}`,
+        version: versionString(h.version),
         status: null,
-        interim: [],
+        interim: NO_INTERIM,
         reqHeaderBytes: headerBytes,
         reqBodyBytes: 0,
         respHeaderBytes: 0,
@@ -116,7 +116,7 @@ export class HttpState {
         respComplete: false,
       };
       this.waiting.push(tx);
-      this.begin(dir, tx, false, this.dec.typeOf(`${h.method} request`));
+      this.begin(dir, tx, false, this.dec.requestType(h.method));
       if (h.version === 9) {
         // HTTP/0.9: the answer is the raw document up to the close, without a status line.
         this.waiting.pop();
@@ -130,10 +130,11 @@ export class HttpState {
       return false;
     }
     this.responses++;
-    const type = this.dec.typeOf(`${h.status} response`);
+    const type = this.dec.responseType(h.status);
     if (h.status >= 100 && h.status < 200 && h.status !== 101) {
       const tx = this.waiting[0];
       if (tx !== undefined) {
+        if (tx.interim === NO_INTERIM) tx.interim = [];
         tx.interim.push(h.status);
         tx.respStart ??= h.startT;
       }
@@ -152,7 +153,7 @@ export class HttpState {
         uri: "",
         version: "",
         status: null,
-        interim: [],
+        interim: NO_INTERIM,
         reqHeaderBytes: 0,
         reqBodyBytes: 0,
         respHeaderBytes: 0,
@@ -238,6 +239,19 @@ export class HttpState {
   }
 }
 
+/** Shared empty list: most transactions have no 1xx response (replaced on the first one). */
+const NO_INTERIM: number[] = [];
+
+function versionString(v: number): string {
+  return v === 11
+    ? "HTTP/1.1"
+    : v === 10
+    ? "HTTP/1.0"
+    : v === 9
+    ? "HTTP/0.9"
+    : `HTTP/${Math.floor(v / 10)}.${v % 10}`;
+}
+
 const METHODS = [
   "GET",
   "POST",
@@ -283,6 +297,20 @@ export class HttpDecoder implements Decoder<HttpState> {
   /** Set to save message bodies (--extract-http). */
   bodySink: HttpBodySink | null = null;
   private readonly typeIndex = new Map<string, number>();
+  private readonly byMethod = new Map<string, number>();
+  private readonly byStatus = new Int32Array(1000).fill(-1);
+
+  requestType(method: string): number {
+    let i = this.byMethod.get(method);
+    if (i === undefined) this.byMethod.set(method, i = this.typeOf(`${method} request`));
+    return i;
+  }
+
+  responseType(status: number): number {
+    let i = this.byStatus[status];
+    if (i < 0) this.byStatus[status] = i = this.typeOf(`${status} response`);
+    return i;
+  }
 
   /** Index of a packet type name, added on first use. */
   typeOf(name: string): number {

@@ -58,9 +58,50 @@ export const MAX_LINE = 16384;
 
 const latin1 = new TextDecoder("latin1");
 
+/**
+ * Turns header bytes into a string, reusing the previous string when the bytes repeat (a flow's
+ * Host and Content-Type rarely change), so keep-alive traffic decodes few strings.
+ */
+class Interner {
+  private bytes = new Uint8Array(64);
+  private len = -1;
+  private str = "";
+  get(l: Uint8Array, s: number, e: number, lower: boolean): string {
+    const n = e - s;
+    if (n === this.len) {
+      let k = 0;
+      while (k < n && this.bytes[k] === l[s + k]) k++;
+      if (k === n) return this.str;
+    }
+    if (n > this.bytes.length) this.bytes = new Uint8Array(n * 2);
+    for (let k = 0; k < n; k++) this.bytes[k] = l[s + k];
+    this.len = n;
+    const v = latin1.decode(l.subarray(s, e));
+    this.str = lower ? v.toLowerCase() : v;
+    return this.str;
+  }
+}
+
+const KNOWN_METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "CONNECT", "TRACE", "PATCH"];
+
+/** The method as a shared constant string when it is a common one. */
+function methodString(l: Uint8Array, o: number, k: number): string {
+  for (const m of KNOWN_METHODS) {
+    if (m.length !== k) continue;
+    let i = 0;
+    while (i < k && l[o + i] === m.charCodeAt(i)) i++;
+    if (i === k) return m;
+  }
+  return latin1.decode(l.subarray(o, o + k));
+}
+
 export class HttpDirParser {
   private state = S_START;
-  private readonly line = new Uint8Array(MAX_LINE);
+  /** Grows on demand up to MAX_LINE: most flows never need more than a few hundred bytes. */
+  private line = new Uint8Array(256);
+  /** The line being parsed: lb[ls, ...) (the packet or ring in place, or `line`). */
+  private lb: Uint8Array = this.line;
+  private ls = 0;
   private lineLen = 0;
   private lineOver = false;
   private remaining = 0;
@@ -69,6 +110,11 @@ export class HttpDirParser {
   /** A gap fell inside the current message. */
   private damaged = false;
   readonly head: HttpHead = new HttpHead();
+  private readonly hostStr = new Interner();
+  private readonly typeStr = new Interner();
+  private readonly encStr = new Interner();
+  private readonly teStr = new Interner();
+  private readonly connStr = new Interner();
   /** Lines that did not parse (bad start line, overlong line, bad chunk size). */
   malformed = 0;
   messages = 0;
@@ -103,25 +149,45 @@ export class HttpDirParser {
         this.head.reset();
         this.head.startT = t;
       }
-      let j = i;
-      while (j < end && b[j] !== 10) j++;
+      // The common case, a line wholly inside this chunk, is parsed in place; only a line split
+      // across chunks is gathered into the line buffer.
+      let j = b.indexOf(10, i);
+      if (j < 0 || j >= end) j = end;
       const take = j - i;
-      if (this.lineLen + take <= MAX_LINE) {
-        const line = this.line, base = this.lineLen - i;
-        for (let k = i; k < j; k++) line[base + k] = b[k];
-      } else this.lineOver = true;
-      this.lineLen += take;
       if (st === S_HEADERS || st === S_START) this.head.headerBytes += take + (j < end ? 1 : 0);
-      if (j === end) return;
+      if (j === end || this.lineLen > 0) {
+        if (this.lineLen + take <= MAX_LINE) {
+          if (this.lineLen + take > this.line.length) this.growLine(this.lineLen + take);
+          this.line.set(b.subarray(i, j), this.lineLen);
+        } else this.lineOver = true;
+        this.lineLen += take;
+        if (j === end) return;
+        this.lb = this.line;
+        this.ls = 0;
+        let n = this.lineLen;
+        if (n > MAX_LINE) n = MAX_LINE;
+        if (n > 0 && this.line[n - 1] === 13) n--;
+        const over = this.lineOver;
+        this.lineLen = 0;
+        this.lineOver = false;
+        i = j + 1;
+        this.onLine(n, over, t);
+        continue;
+      }
+      this.lb = b;
+      this.ls = i;
+      const n = take > 0 && b[j - 1] === 13 ? take - 1 : take;
       i = j + 1;
-      let n = this.lineLen;
-      if (n > MAX_LINE) n = MAX_LINE;
-      if (n > 0 && this.line[n - 1] === 13) n--;
-      const over = this.lineOver;
-      this.lineLen = 0;
-      this.lineOver = false;
-      this.onLine(n, over, t);
+      this.onLine(n, false, t);
     }
+  }
+
+  private growLine(need: number): void {
+    let n = this.line.length * 2;
+    while (n < need) n *= 2;
+    const nl = new Uint8Array(n < MAX_LINE ? n : MAX_LINE);
+    nl.set(this.line.subarray(0, this.lineLen));
+    this.line = nl;
   }
 
   /** `len` bytes of the stream were lost. */
@@ -163,8 +229,9 @@ export class HttpDirParser {
     this.state = S_START;
   }
 
+  /** One line: lb[ls, ls+n) without its CRLF. */
   private onLine(n: number, over: boolean, t: number): void {
-    const l = this.line;
+    const l = this.lb, o = this.ls;
     switch (this.state) {
       case S_START:
       case S_RESYNC:
@@ -190,7 +257,7 @@ export class HttpDirParser {
       case S_CHUNK_SIZE: {
         let v = 0, k = 0;
         for (; k < n; k++) {
-          const c = l[k];
+          const c = l[o + k];
           const d = c >= 48 && c <= 57
             ? c - 48
             : c >= 97 && c <= 102
@@ -225,42 +292,45 @@ export class HttpDirParser {
   }
 
   private startLine(n: number): boolean {
-    const l = this.line, h = this.head;
-    if (n >= 12 && isHttpVersion(l, 0) && l[8] === 32) {
-      const s = digits3(l, 9);
-      if (s < 0 || (n > 12 && l[12] !== 32)) return false;
+    const l = this.lb, o = this.ls, h = this.head;
+    if (n >= 12 && isHttpVersion(l, o) && l[o + 8] === 32) {
+      const s = digits3(l, o + 9);
+      if (s < 0 || (n > 12 && l[o + 12] !== 32)) return false;
       h.isResponse = true;
-      h.version = (l[5] - 48) * 10 + (l[7] - 48);
+      h.version = (l[o + 5] - 48) * 10 + (l[o + 7] - 48);
       h.status = s;
       return true;
     }
     // METHOD SP target SP HTTP/x.y
     let k = 0;
-    while (k < n && k < 24 && isTokenUpper(l[k])) k++;
-    if (k === 0 || k >= n || l[k] !== 32) return false;
+    while (k < n && k < 24 && isTokenUpper(l[o + k])) k++;
+    if (k === 0 || k >= n || l[o + k] !== 32) return false;
     let u = k + 1;
-    while (u < n && l[u] !== 32) u++;
+    while (u < n && l[o + u] !== 32) u++;
     if (u === k + 1) return false;
     // HTTP/0.9 ("GET /path"): no version, no headers.
-    const v09 = (u === n || (u === n - 1 && l[u] === 32)) && k === 3 && l[0] === 71 && l[k + 1] === 47;
-    if (!v09 && (u + 9 !== n || !isHttpVersion(l, u + 1))) return false;
+    const v09 = (u === n || (u === n - 1 && l[o + u] === 32)) && k === 3 && l[o] === 71 &&
+      l[o + k + 1] === 47;
+    if (!v09 && (u + 9 !== n || !isHttpVersion(l, o + u + 1))) return false;
     h.isResponse = false;
-    h.method = latin1.decode(l.subarray(0, k));
-    h.uri = latin1.decode(l.subarray(k + 1, u));
-    h.version = v09 ? 9 : (l[u + 6] - 48) * 10 + (l[u + 8] - 48);
+    h.method = methodString(l, o, k);
+    h.uri = latin1.decode(l.subarray(o + k + 1, o + u));
+    h.version = v09 ? 9 : (l[o + u + 6] - 48) * 10 + (l[o + u + 8] - 48);
     return true;
   }
 
   private header(n: number): void {
-    const l = this.line, h = this.head;
-    let c = 0;
-    while (c < n && l[c] !== 58) c++;
-    if (c === n) return; // not a header (obsolete folding or junk): ignored like most parsers
+    const l = this.lb, o = this.ls, h = this.head;
+    let c = o;
+    const end = o + n;
+    while (c < end && l[c] !== 58) c++;
+    if (c === end) return; // not a header (obsolete folding or junk): ignored like most parsers
     let v = c + 1;
-    while (v < n && (l[v] === 32 || l[v] === 9)) v++;
-    let e = n;
+    while (v < end && (l[v] === 32 || l[v] === 9)) v++;
+    let e = end;
     while (e > v && (l[e - 1] === 32 || l[e - 1] === 9)) e--;
-    if (nameIs(l, c, "content-length")) {
+    c -= o;
+    if (nameIs(l, o, c, "content-length")) {
       let x = 0, ok = e > v;
       for (let k = v; k < e; k++) {
         const d = l[k] - 48;
@@ -272,14 +342,13 @@ export class HttpDirParser {
       }
       if (ok && x <= Number.MAX_SAFE_INTEGER) h.contentLength = x;
       else this.malformed++;
-    } else if (nameIs(l, c, "transfer-encoding")) {
-      h.chunked = latin1.decode(l.subarray(v, e)).toLowerCase().includes("chunked");
-    } else if (nameIs(l, c, "host")) h.host = latin1.decode(l.subarray(v, e));
-    else if (nameIs(l, c, "content-encoding")) {
-      h.contentEncoding = latin1.decode(l.subarray(v, e)).toLowerCase();
-    } else if (nameIs(l, c, "content-type")) h.contentType = latin1.decode(l.subarray(v, e));
-    else if (nameIs(l, c, "connection")) {
-      h.connectionClose = latin1.decode(l.subarray(v, e)).toLowerCase().includes("close");
+    } else if (nameIs(l, o, c, "transfer-encoding")) {
+      h.chunked = this.teStr.get(l, v, e, true).includes("chunked");
+    } else if (nameIs(l, o, c, "host")) h.host = this.hostStr.get(l, v, e, false);
+    else if (nameIs(l, o, c, "content-encoding")) h.contentEncoding = this.encStr.get(l, v, e, true);
+    else if (nameIs(l, o, c, "content-type")) h.contentType = this.typeStr.get(l, v, e, false);
+    else if (nameIs(l, o, c, "connection")) {
+      h.connectionClose = this.connStr.get(l, v, e, true).includes("close");
     }
   }
 
@@ -326,9 +395,9 @@ function isTokenUpper(c: number): boolean {
   return (c >= 65 && c <= 90) || c === 45 || c === 95;
 }
 
-/** Case-insensitive compare of l[0, len) with a lower-case ASCII name. */
-function nameIs(l: Uint8Array, len: number, name: string): boolean {
+/** Case-insensitive compare of l[o, o+len) with a lower-case ASCII name. */
+function nameIs(l: Uint8Array, o: number, len: number, name: string): boolean {
   if (len !== name.length) return false;
-  for (let k = 0; k < len; k++) if ((l[k] | 0x20) !== name.charCodeAt(k)) return false;
+  for (let k = 0; k < len; k++) if ((l[o + k] | 0x20) !== name.charCodeAt(k)) return false;
   return true;
 }
