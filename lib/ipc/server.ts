@@ -241,38 +241,46 @@ export class IpcServer {
   }
 
   async #runRequest(c: Client, id: Id, cmd: string, args: unknown): Promise<void> {
-    const ac = new AbortController();
-    c.aborts.add(ac);
+    // Per request: no timer, no race promise, and an AbortController only if the command asks
+    // for its signal. The deadline answers with a timeout itself; a late result is then dropped.
+    let ac: AbortController | undefined;
+    let answered = false;
     const token = this.#nextToken++;
-    const timeout = new Promise<never>((_, reject) => {
-      this.#deadlines.add(token, this.#opts.requestTimeoutMs, () => {
-        ac.abort();
-        reject(
-          new MppError(
-            "timeout",
-            `'${cmd}' did not finish within ${this.#opts.requestTimeoutMs} ms`,
-            "check the daemon log; retry",
-          ),
-        );
-      });
+    this.#deadlines.add(token, this.#opts.requestTimeoutMs, () => {
+      if (answered) return;
+      answered = true;
+      ac?.abort();
+      const e = new MppError(
+        "timeout",
+        `'${cmd}' did not finish within ${this.#opts.requestTimeoutMs} ms`,
+        "check the daemon log; retry",
+      );
+      c.writer.send({ id, ok: false, error: errorBody(e) }).catch(() => this.#drop(c));
     });
     const ctx: CommandContext = {
       log: this.#opts.log,
       events: this.#opts.events,
-      signal: ac.signal,
       via: "ipc",
+      get signal(): AbortSignal {
+        if (!ac) {
+          ac = new AbortController();
+          c.aborts.add(ac);
+        }
+        return ac.signal;
+      },
     };
     let reply: unknown;
     try {
-      const result = await Promise.race([this.#opts.registry.dispatch(cmd, args, ctx), timeout]);
+      const result = await this.#opts.registry.dispatch(cmd, args, ctx);
       reply = { id, ok: true, result: result ?? null };
     } catch (e) {
       if (!(e instanceof MppError)) this.#opts.log.error("command failed", { cmd, error: e });
       reply = { id, ok: false, error: errorBody(e) };
-    } finally {
-      this.#deadlines.delete(token);
-      c.aborts.delete(ac);
     }
+    this.#deadlines.delete(token);
+    if (ac) c.aborts.delete(ac);
+    if (answered) return;
+    answered = true;
     try {
       await c.writer.send(reply);
     } catch {
