@@ -27,6 +27,10 @@ export class FlowIndex {
   /** The id of the key in `kb`, or -1. */
   find(kb: KeyBuilder): number {
     const w = kb.words, keys = this.keys, slots = this.slots, mask = this.mask;
+    // Packets come in bursts of one flow (a TCP window, a media frame split in packets): the last
+    // flow found is checked first, its key still in cache, before probing the table.
+    const last = this.lastId;
+    if (last >= 0 && keys[last * STRIDE] === kb.hash && this.same(last, w)) return last;
     let i = kb.hash & mask;
     for (;;) {
       const s = slots[i];
@@ -42,10 +46,21 @@ export class FlowIndex {
             break;
           }
         }
-        if (eq) return id;
+        if (eq) {
+          this.lastId = id;
+          return id;
+        }
       }
       i = (i + 1) & mask;
     }
+  }
+
+  private lastId = -1;
+
+  private same(id: number, w: Uint32Array): boolean {
+    const keys = this.keys, o = id * STRIDE + 1;
+    for (let j = 0; j < KEY_WORDS; j++) if (keys[o + j] !== w[j]) return false;
+    return true;
   }
 
   /** Adds the key in `kb` (which must not be present) and returns its new id. */
