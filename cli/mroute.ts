@@ -207,6 +207,7 @@ export function register(program: Program): void {
     .option("--socket-group <group>", "group that may use the socket (mode 0660)")
     .option("--plugins <dir>", "load command plugins from DIR")
     .option("--pid-file <file>", "write the daemon's pid to FILE")
+    .option("--user <user[:group]>", "switch to this user once the routing socket is open")
     .option("--log-level <level>", "debug, info, warn or error", "info")
     .option("--log-file <file>", "also append JSON log lines to FILE")
     .action(async (own) => {
@@ -233,6 +234,7 @@ export function register(program: Program): void {
         cacheTimeoutSec: o.cacheTimeout,
         socketGroup: o.socketGroup,
         pidFile: o.pidFile,
+        user: o.user,
         pluginsDir: o.plugins,
         log,
       });

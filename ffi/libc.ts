@@ -15,6 +15,9 @@ const SYMBOLS = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   poll_async: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  setgroups: { parameters: ["usize", "buffer"], result: "i32" },
+  setgid: { parameters: ["u32"], result: "i32" },
+  setuid: { parameters: ["u32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -142,6 +145,16 @@ export async function waitReadable(fd: number, timeoutMs: number, pollfd: Uint8A
     throw new SyscallError("poll", e);
   }
   return r > 0 && (dv.getInt16(6, true) & POLLIN) !== 0;
+}
+
+/**
+ * Switches the whole process (glibc applies it to every thread) to uid/gid with no supplementary
+ * groups. Group first: after setuid there is no permission left to change it.
+ */
+export function dropPrivileges(uid: number, gid: number): void {
+  check(libc().setgroups(0n, new Uint8Array(4)), "setgroups");
+  check(libc().setgid(gid), "setgid");
+  check(libc().setuid(uid), "setuid");
 }
 
 export function ifNameToIndex(name: string): number {

@@ -9,7 +9,9 @@ import { loadPlugins } from "../command/plugins.ts";
 import { Registry } from "../command/registry.ts";
 import { MppError } from "../errors.ts";
 import { IpcServer } from "../ipc/server.ts";
-import { claimSocketPath } from "../ipc/socket_path.ts";
+import { claimSocketPath, ioError, resolveGroup } from "../ipc/socket_path.ts";
+import { dropPrivileges } from "../../ffi/libc.ts";
+import { dirname } from "node:path";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import type { Family } from "./addr.ts";
@@ -30,6 +32,8 @@ export interface DaemonOptions {
   cacheTimeoutSec: number;
   socketGroup?: string;
   pluginsDir?: string;
+  /** USER[:GROUP] to switch to once the routing socket is open (like smcrouted -p). */
+  user?: string;
   /** Written with the daemon's pid at start and removed at stop (like smcrouted -P). */
   pidFile?: string;
   log: Logger;
@@ -42,6 +46,35 @@ export interface ApplyReport {
   removed: number;
   unchanged: number;
   errors: string[];
+}
+
+/** USER[:GROUP] → ids, from /etc/passwd (and /etc/group for an explicit group). */
+export function resolveUser(spec: string): { uid: number; gid: number } {
+  const [user, group] = spec.split(":");
+  let uid: number | undefined, gid: number | undefined;
+  if (/^\d+$/.test(user)) uid = Number(user);
+  let passwd = "";
+  try {
+    passwd = Deno.readTextFileSync("/etc/passwd");
+  } catch {
+    // numeric ids still work
+  }
+  for (const line of passwd.split("\n")) {
+    const f = line.split(":");
+    if (f[0] === user || (uid !== undefined && Number(f[2]) === uid)) {
+      uid = Number(f[2]);
+      gid = Number(f[3]);
+      break;
+    }
+  }
+  if (uid === undefined) {
+    throw new MppError("bad_input", `unknown user '${user}'`, "give an existing user name or a numeric uid");
+  }
+  if (group) gid = resolveGroup(group);
+  if (gid === undefined) {
+    throw new MppError("bad_input", `no group for user '${user}'`, "give it as USER:GROUP");
+  }
+  return { uid, gid };
 }
 
 export class MrouteDaemon {
@@ -137,6 +170,28 @@ export class MrouteDaemon {
         service: "mroute daemon",
       });
       d.#server = server;
+      if (o.user) {
+        const { uid, gid } = resolveUser(o.user);
+        // What the unprivileged daemon still has to write: its state file and its socket.
+        const own = [o.socket, ...(o.persist ? [dirname(o.stateFile), o.stateFile] : [])];
+        for (const f of own) {
+          try {
+            Deno.chownSync(f, uid, o.socketGroup !== undefined && f === o.socket ? null : gid);
+          } catch (e) {
+            if (!(e instanceof Deno.errors.NotFound)) throw ioError(e, f);
+          }
+        }
+        try {
+          dropPrivileges(uid, gid);
+        } catch (e) {
+          throw new MppError(
+            "permission",
+            `cannot switch to user ${o.user}: ${(e as Error).message}`,
+            "start the daemon as root to use --user",
+          );
+        }
+        log.info("running as unprivileged user", { user: o.user, uid, gid });
+      }
       d.#run();
       log.info("mroute daemon started", {
         socket: o.socket,

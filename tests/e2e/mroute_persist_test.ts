@@ -165,3 +165,26 @@ testIf(
     });
   },
 );
+
+testIf(
+  canRunNetns,
+  netnsWhy,
+  "mroute e2e: --user drops root after opening the routing socket; routes and state still work",
+  async () => {
+    await withLab(async (lab) => {
+      await lab.startDaemon(["--user", "nobody", "--pid-file", `${lab.dir}/d.pid`]);
+      const pid = Number(Deno.readTextFileSync(`${lab.dir}/d.pid`).trim());
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+      assert.match(status, /^CapEff:\s+0+$/m, "no capabilities left");
+      const add = lab.cli(["add", "in0", "10.1.0.1", "239.1.1.1", "o1"]);
+      assert.equal(add.code, 0, add.stderr);
+      assert.equal((await lab.traffic("239.1.1.1", { n: 3 })).r1.length, 3);
+      assert.equal(Deno.statSync(lab.state).uid, 65534);
+      assert.equal(JSON.parse(Deno.readTextFileSync(lab.state)).routes.length, 1);
+      const bad = lab.cli(["add", "in0", "10.1.0.1", "239.1.1.2", "nosuch0"]);
+      assert.equal(bad.code, 1);
+      assert.match(lab.daemonLog, /running as unprivileged user/);
+    });
+  },
+);
