@@ -13,3 +13,6 @@ export {
   type PcapngWriterOptions,
 } from "./pcapng_writer.ts";
 export { type SecNsec, secNsecToUnits, unitsPerSecFromTsresol, unitsToSecNsec } from "./timestamp.ts";
+// Live capture (libpcap in a Worker, records through a SharedArrayBuffer ring) and rotation.
+export { LiveCapture, type LiveOptions, type LiveStats, type RunOptions } from "./live.ts";
+export { runCaptureSession, type SessionOptions, type SessionResult } from "./live_session.ts";
