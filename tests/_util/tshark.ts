@@ -42,3 +42,36 @@ export function parseConv(text: string, title: string): TsharkConv[] {
   }
   return rows;
 }
+
+export interface TsharkEndpoint {
+  /** `addr` or `addr:port` (TCP/UDP tables print the port in its own column). */
+  address: string;
+  packets: number;
+  bytes: number;
+  txPackets: number;
+  rxPackets: number;
+}
+
+/** Parses one `-z endpoints,TYPE` table; `withPort` for TCP/UDP tables. */
+export function parseEndpoints(text: string, title: string, withPort: boolean): TsharkEndpoint[] {
+  const lines = text.split("\n");
+  const start = lines.findIndex((l) => l.startsWith(title));
+  if (start < 0) return [];
+  const rows: TsharkEndpoint[] = [];
+  const re = withPort
+    ? /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/
+    : /^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$/;
+  for (let i = start + 1; i < lines.length && !lines[i].startsWith("===="); i++) {
+    const m = re.exec(lines[i]);
+    if (!m) continue;
+    const n = m.slice(withPort ? 3 : 2).map(Number);
+    rows.push({
+      address: withPort ? `${m[1]}:${m[2]}` : m[1],
+      packets: n[0],
+      bytes: n[1],
+      txPackets: n[2],
+      rxPackets: n[4],
+    });
+  }
+  return rows;
+}

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { corpusFiles, corpusPath, corpusTest, expected, haveTool, testIf } from "../_util/corpus.ts";
-import { parseConv, tshark } from "../_util/tshark.ts";
+import { parseConv, parseEndpoints, tshark } from "../_util/tshark.ts";
 import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
 import { AnalyzeReport } from "../../lib/flow/report_schema.ts";
 import { LAYER_NAMES } from "../../lib/packet/layers.ts";
@@ -132,6 +132,56 @@ for (const file of CONV_FILES) {
           const aSame = norm(o.a) === c.a;
           assert.equal(aSame ? o.aToBPackets : o.bToAPackets, c.aToBFrames, `${file} ${t} ${c.a} -> ${c.b}`);
           if (c.bytes !== null) assert.equal(o.bytes, c.bytes, `${file} ${t} ${c.a} <-> ${c.b} bytes`);
+        }
+      }
+    },
+  );
+}
+
+for (const file of CONV_FILES) {
+  testIf(
+    haveTool("tshark") && expected()[file] !== undefined,
+    "needs tshark and the shared corpus",
+    `endpoints of ${file} equal tshark -z endpoints,ip/ipv6/tcp/udp`,
+    async () => {
+      const { report } = await analyzeFiles([corpusPath(file)], {});
+      const out = await tshark([
+        "-r",
+        corpusPath(file),
+        "-q",
+        "-z",
+        "endpoints,ip",
+        "-z",
+        "endpoints,ipv6",
+        "-z",
+        "endpoints,tcp",
+        "-z",
+        "endpoints,udp",
+      ]);
+      const types = [
+        ["ip", "IPv4 Endpoints", false],
+        ["ipv6", "IPv6 Endpoints", false],
+        ["tcp", "TCP Endpoints", true],
+        ["udp", "UDP Endpoints", true],
+      ] as const;
+      for (const [t, title, withPort] of types) {
+        const theirs = parseEndpoints(out, title, withPort);
+        const ours = new Map(
+          report.endpoints[t].map((e) => [e.address.replace(/^\[(.*)\]:(\d+)$/, "$1:$2"), e]),
+        );
+        assert.equal(
+          ours.size,
+          theirs.length,
+          `${file} ${t}: ${ours.size} endpoints, tshark ${theirs.length}`,
+        );
+        for (const e of theirs) {
+          const o = ours.get(e.address);
+          assert.ok(o, `${file} ${t}: tshark has ${e.address}, mpp does not`);
+          assert.deepEqual(
+            [o.packets, o.bytes, o.txPackets, o.rxPackets],
+            [e.packets, e.bytes, e.txPackets, e.rxPackets],
+            `${file} ${t} ${e.address}: packets, bytes, tx, rx`,
+          );
         }
       }
     },
