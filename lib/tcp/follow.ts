@@ -120,7 +120,7 @@ function ascii(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i++) {
     const c = b[i];
-    s += (c >= 32 && c < 127) || c === 10 || c === 13 || c === 9 ? String.fromCharCode(c) : ".";
+    s += (c >= 32 && c < 127) || c === 10 || c === 13 ? String.fromCharCode(c) : ".";
   }
   return s;
 }
@@ -141,7 +141,9 @@ function hexDump(b: Uint8Array, base: number, tab: string): string {
         a += c >= 32 && c < 127 ? String.fromCharCode(c) : ".";
       } else h += "   ";
     }
-    lines.push(`${tab}${(base + i).toString(16).toUpperCase().padStart(8, "0")}  ${h} ${a}`);
+    const line = `${tab}${(base + i).toString(16).toUpperCase().padStart(8, "0")}  ${h} ${a}`;
+    // tshark drops one trailing space (its line buffer ends with the last character's separator).
+    lines.push(line.endsWith(" ") ? line.slice(0, -1) : line);
   }
   return lines.join("\n");
 }

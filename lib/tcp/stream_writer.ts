@@ -61,7 +61,7 @@ export function endpointName(addr: string, port: number): string {
 
 export function streamFileName(s: TcpStream, dir: number): string {
   const base = `${endpointName(s.addr[dir], s.port[dir])}-${endpointName(s.addr[dir ^ 1], s.port[dir ^ 1])}`;
-  return s.reuse > 0 ? `${base}c${String(s.reuse).padStart(4, "0")}` : base;
+  return s.reuse > 0 ? `${base}c${s.reuse}` : base;
 }
 
 export class StreamWriter implements StreamListener {
