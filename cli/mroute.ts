@@ -457,6 +457,16 @@ function fastPath(args: string[]): (() => Promise<void>) | null {
   return null;
 }
 
+/**
+ * For an entry point that has not loaded commander yet: runs `mpp mroute ARGS` when it is one of
+ * the common client calls and resolves with the exit status, or returns null (then use commander).
+ */
+export function runFast(args: string[]): Promise<number> | null {
+  const fast = fastPath(args);
+  if (!fast) return null;
+  return fast().then(() => (typeof Deno.exitCode === "number" ? Deno.exitCode : 0), reportError);
+}
+
 async function standalone(args: string[]): Promise<number> {
   const fast = fastPath(args);
   if (fast) {
