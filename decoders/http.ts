@@ -51,7 +51,7 @@ export interface HttpBodySink {
 
 /** Transactions kept per flow; more are counted in `dropped`. */
 export const MAX_TX_PER_FLOW = 10000;
-const PDU_QUEUE = 64;
+const PDU_QUEUE = 16;
 
 class DirEvents implements HttpEvents {
   constructor(private readonly s: HttpState, private readonly dir: number) {}

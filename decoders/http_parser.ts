@@ -57,13 +57,15 @@ const S_CHUNK_CRLF = 5, S_TRAILERS = 6, S_BODY_CLOSE = 7, S_RESYNC = 8;
 export const MAX_LINE = 16384;
 
 const latin1 = new TextDecoder("latin1");
+const EMPTY = new Uint8Array(0);
 
 /**
  * Turns header bytes into a string, reusing the previous string when the bytes repeat (a flow's
  * Host and Content-Type rarely change), so keep-alive traffic decodes few strings.
  */
 class Interner {
-  private bytes = new Uint8Array(64);
+  // Allocated on first use: most flows use few of their interners.
+  private bytes: Uint8Array = EMPTY;
   private len = -1;
   private str = "";
   get(l: Uint8Array, s: number, e: number, lower: boolean): string {
@@ -73,7 +75,7 @@ class Interner {
       while (k < n && this.bytes[k] === l[s + k]) k++;
       if (k === n) return this.str;
     }
-    if (n > this.bytes.length) this.bytes = new Uint8Array(n * 2);
+    if (n > this.bytes.length) this.bytes = new Uint8Array(n < 32 ? 64 : n * 2);
     for (let k = 0; k < n; k++) this.bytes[k] = l[s + k];
     this.len = n;
     const v = latin1.decode(l.subarray(s, e));
@@ -98,7 +100,7 @@ function methodString(l: Uint8Array, o: number, k: number): string {
 export class HttpDirParser {
   private state = S_START;
   /** Grows on demand up to MAX_LINE: most flows never need more than a few hundred bytes. */
-  private line = new Uint8Array(256);
+  private line: Uint8Array = EMPTY;
   /** The line being parsed: lb[ls, ...) (the packet or ring in place, or `line`). */
   private lb: Uint8Array = this.line;
   private ls = 0;
@@ -183,7 +185,7 @@ export class HttpDirParser {
   }
 
   private growLine(need: number): void {
-    let n = this.line.length * 2;
+    let n = this.line.length < 128 ? 256 : this.line.length * 2;
     while (n < need) n *= 2;
     const nl = new Uint8Array(n < MAX_LINE ? n : MAX_LINE);
     nl.set(this.line.subarray(0, this.lineLen));

@@ -67,7 +67,7 @@ export function streamFileName(s: TcpStream, dir: number): string {
 export class StreamWriter implements StreamListener {
   private buffered = 0;
   private readonly open_ = new Set<TcpStream>();
-  private readonly outs = new Map<TcpStream, [DirOut, DirOut]>();
+  private readonly streams: TcpStream[] = [];
 
   constructor(readonly dir: string, readonly maxBuffered = 32 << 20) {}
 
@@ -86,11 +86,17 @@ export class StreamWriter implements StreamListener {
   }
 
   open(s: TcpStream): void {
-    this.outs.set(s, [new DirOut(streamFileName(s, 0)), new DirOut(streamFileName(s, 1))]);
+    s.user = [new DirOut(streamFileName(s, 0)), new DirOut(streamFileName(s, 1))];
+    this.streams.push(s);
+  }
+
+  private pair(s: TcpStream): [DirOut, DirOut] | undefined {
+    const u = s.user;
+    return Array.isArray(u) && u[0] instanceof DirOut ? u as [DirOut, DirOut] : undefined;
   }
 
   data(s: TcpStream, dir: number, b: Uint8Array, off: number, len: number): void {
-    const o = this.outs.get(s)![dir];
+    const o = (s.user as [DirOut, DirOut])[dir];
     o.chunks.push(b.slice(off, off + len));
     o.size += len;
     this.buffered += len;
@@ -99,7 +105,7 @@ export class StreamWriter implements StreamListener {
   }
 
   gap(s: TcpStream, dir: number, len: number): void {
-    const o = this.outs.get(s)![dir];
+    const o = (s.user as [DirOut, DirOut])[dir];
     if (o.gaps.length < MAX_LISTED_GAPS) o.gaps.push({ offset: o.written + o.size, length: len });
   }
 
@@ -113,7 +119,7 @@ export class StreamWriter implements StreamListener {
   }
 
   private flush(s: TcpStream): void {
-    const pair = this.outs.get(s);
+    const pair = this.pair(s);
     if (pair === undefined) return;
     for (const o of pair) {
       if (o.size === 0) continue;
@@ -150,7 +156,7 @@ export class StreamWriter implements StreamListener {
     this.flushAll();
     const idx: StreamIndex = { schema: "mpp.streams/1", streams: [] };
     for (const s of streams) {
-      const pair = this.outs.get(s);
+      const pair = this.pair(s);
       if (pair === undefined) continue;
       const side = (dir: number) => {
         const d = s.dirs[dir], o = pair[dir];
