@@ -121,7 +121,7 @@ export class MrouteService {
     try {
       this.#install(rule, fs);
     } catch (e) {
-      this.#releaseVifs(fs);
+      this.#releaseLater(fs);
       throw e;
     }
     if (old && old.spec.iif !== rule.spec.iif && old.template) this.learning.dropOf(old.key);
@@ -214,7 +214,7 @@ export class MrouteService {
       };
       this.#install(next, fs);
       this.rules.set(next.key, next);
-      this.#releaseVifs(fs);
+      this.#releaseLater(fs);
       this.events.publish("routes", { action: "update", route: next.spec });
       this.log.info("route outputs removed", { ...next.spec, removed: remove });
       return next;
@@ -222,7 +222,7 @@ export class MrouteService {
     if (rule.template) this.learning.dropOf(rule.key);
     else if (rule.installed) fs.kernel.delMfc(rule.src!.addr, rule.grp.addr, 0);
     this.rules.delete(rule.key);
-    this.#releaseVifs(fs);
+    this.#releaseLater(fs);
     this.events.publish("routes", { action: "del", route: rule.spec });
     this.log.info("route removed", { ...rule.spec });
     return rule;
@@ -344,6 +344,26 @@ export class MrouteService {
     for (const r of this.rules.values()) if (r.pending.length) return true;
     for (const j of this.joins.values()) if (j.pending) return true;
     return false;
+  }
+
+  // Releasing scans every rule, so it runs once after a burst of changes (a batch of 500 deletes)
+  // instead of once per change.
+  #releaseQueued = new Set<FamilyState>();
+
+  #releaseLater(fs: FamilyState): void {
+    if (this.#releaseQueued.size === 0) {
+      queueMicrotask(() => {
+        for (const f of this.#releaseQueued) {
+          try {
+            this.#releaseVifs(f);
+          } catch (e) {
+            this.log.warn("could not release VIFs", { error: e });
+          }
+        }
+        this.#releaseQueued.clear();
+      });
+    }
+    this.#releaseQueued.add(fs);
   }
 
   #releaseVifs(fs: FamilyState): void {
