@@ -141,16 +141,19 @@ async function runBatch(file: string, o: ClientOpts): Promise<void> {
         "give a readable file, or - for stdin",
       );
     });
-  const [{ IpcClient }, { START_HINT }, { runBatchText }] = await Promise.all([
+  const [{ IpcClient }, { START_HINT }, { runBatchText, runScript, MAX_SCRIPT_BYTES }] = await Promise.all([
     import("../lib/ipc/client.ts"),
     import("../lib/mroute/paths.ts"),
     import("../lib/mroute/batch.ts"),
   ]);
   const path = await socketPath(o);
-  const r = await runBatchText(
-    text,
-    () => IpcClient.connect(path, { service: SERVICE, startHint: START_HINT, timeoutMs: 120_000 }),
-  );
+  const connect = () =>
+    IpcClient.connect(path, { service: SERVICE, startHint: START_HINT, timeoutMs: 120_000 });
+  // The daemon parses the text itself (its code is warm, a fresh client's is not); texts too
+  // large for one message go as pipelined mroute.batch chunks instead.
+  const r = new TextEncoder().encode(JSON.stringify(text)).length <= MAX_SCRIPT_BYTES
+    ? await runScript(text, connect)
+    : await runBatchText(text, connect);
   const name = file === "-" ? "stdin" : file;
   for (const [ln, e] of r.errors) {
     console.error(`mpp: ${name}:${ln}: ${e instanceof Error ? e.message : String(e)}`);

@@ -11,6 +11,27 @@ import { parseRouteWords, type RouteWords } from "./route_words.ts";
 export const ROUTE_USAGE = "IIF [SOURCE[/LEN]] GROUP[/LEN] OIF [OIF ...]";
 export const JOIN_USAGE = "IIF [SOURCE] GROUP";
 const BATCH_CHUNK = 500;
+/** mroute.script text limit: under the IPC message limit with room for JSON escaping. */
+export const MAX_SCRIPT_BYTES = 768 * 1024;
+
+/** Sends the whole text as one mroute.script request; the daemon parses and applies it in order. */
+export async function runScript(text: string, connect: () => Promise<IpcClient>): Promise<BatchResult> {
+  const c = await connect();
+  try {
+    const r = await c.request("mroute.script", { text }) as {
+      commands: number;
+      errors: Array<{ line: number; code: string; message: string; hint: string }>;
+    };
+    return {
+      commands: r.commands,
+      errors: r.errors.map((
+        e,
+      ) => [e.line, new MppError(e.code === "bad_usage" ? "bad_usage" : "bad_input", e.message, e.hint)]),
+    };
+  } finally {
+    await c.close();
+  }
+}
 
 export const VERBS: Record<string, string> = {
   add: "add",

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { type Command, defineCommand } from "../command/command.ts";
 import { errorBody } from "../ipc/server.ts";
+import { MppError } from "../errors.ts";
+import { batchLine, MAX_SCRIPT_BYTES } from "./batch.ts";
 import { JoinSpec, RouteSpec } from "./spec.ts";
 import type { MrouteService } from "./service.ts";
 import { showGroups, showInterfaces, showPending, showRoutes } from "./views.ts";
@@ -27,12 +29,36 @@ const JoinArgs = JoinSpec.extend({ allowPending: z.boolean().optional() });
 const AddArgs = RouteSpec.extend({ allowPending: z.boolean().optional() });
 
 export const MAX_BATCH_OPS = 1000;
+
 const BatchOp = z.discriminatedUnion("op", [
   AddArgs.extend({ op: z.literal("add") }),
   DelArgs.extend({ op: z.literal("del") }),
   JoinArgs.extend({ op: z.literal("join") }),
   JoinSpec.extend({ op: z.literal("leave") }),
 ]);
+
+type ErrorShape = { code: string; message: string; hint: string };
+
+function applyOp(
+  s: MrouteService,
+  op: z.output<typeof BatchOp>,
+): { ok: true } | { ok: false; error: ErrorShape } {
+  try {
+    if (op.op === "add") {
+      s.addRoute(
+        { iif: op.iif, source: op.source, group: op.group, oifs: op.oifs },
+        "runtime",
+        op.allowPending ?? false,
+      );
+    } else if (op.op === "del") s.delRoute(op, "runtime");
+    else if (op.op === "join") {
+      s.join({ iif: op.iif, source: op.source, group: op.group }, "runtime", op.allowPending ?? false);
+    } else s.leave(op);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: errorBody(e) };
+  }
+}
 
 // deno-lint-ignore no-explicit-any
 export function mrouteCommands(d: DaemonControl): Command<any, any>[] {
@@ -122,34 +148,47 @@ export function mrouteCommands(d: DaemonControl): Command<any, any>[] {
       summary: "apply many add/del/join/leave operations in order, with one state write",
       args: z.object({ ops: z.array(BatchOp).max(MAX_BATCH_OPS) }),
       run: async (_ctx, a) => {
-        const results: Array<
-          { ok: true } | { ok: false; error: { code: string; message: string; hint: string } }
-        > = [];
-        let changed = false;
-        for (const op of a.ops) {
+        const results = a.ops.map((op) => applyOp(s, op));
+        if (results.some((r) => r.ok)) await s.changed("runtime");
+        return { results };
+      },
+    }),
+    defineCommand({
+      name: "mroute.script",
+      summary: "run a batch file's text (one command per line) in order, with one state write",
+      args: z.object({ text: z.string().max(MAX_SCRIPT_BYTES) }),
+      run: async (_ctx, a) => {
+        const errors: Array<{ line: number; code: string; message: string; hint: string }> = [];
+        let commands = 0, changed = false;
+        const lines = a.text.split("\n");
+        for (let i = 0; i < lines.length; i++) {
+          const words = lines[i].replace(/#.*$/, "").trim().split(/\s+/).filter(Boolean);
+          if (words.length === 0) continue;
+          commands++;
           try {
-            if (op.op === "add") {
-              s.addRoute(
-                { iif: op.iif, source: op.source, group: op.group, oifs: op.oifs },
-                "runtime",
-                op.allowPending ?? false,
-              );
-            } else if (op.op === "del") s.delRoute(op, "runtime");
-            else if (op.op === "join") {
-              s.join(
-                { iif: op.iif, source: op.source, group: op.group },
-                "runtime",
-                op.allowPending ?? false,
-              );
-            } else s.leave(op);
-            changed = true;
-            results.push({ ok: true });
+            const item = batchLine(words);
+            if ("op" in item) {
+              // Validated exactly as an mroute.batch operation arriving over IPC would be.
+              const op = BatchOp.safeParse(item);
+              if (!op.success) throw new MppError("bad_input", op.error.issues[0]?.message ?? "invalid", "");
+              const r = applyOp(s, op.data);
+              if (!r.ok) {
+                errors.push({ line: i + 1, ...r.error });
+                continue;
+              }
+              changed = true;
+            } else if (item.cmd === "mroute.flush") {
+              s.flush((item.args as { all: boolean }).all);
+              changed = true;
+            } else {
+              await d.reload();
+            }
           } catch (e) {
-            results.push({ ok: false, error: errorBody(e) });
+            errors.push({ line: i + 1, ...errorBody(e) });
           }
         }
         if (changed) await s.changed("runtime");
-        return { results };
+        return { commands, errors };
       },
     }),
     defineCommand({
