@@ -173,6 +173,10 @@ testIf(
   async () => {
     await withLab(async (lab) => {
       await lab.startDaemon(["--user", "nobody", "--pid-file", `${lab.dir}/d.pid`]);
+      // The socket accepts connections a moment before the switch; wait for the daemon to report it.
+      for (let i = 0; i < 100 && !lab.daemonLog.includes("running as unprivileged user"); i++) {
+        await sleep(20);
+      }
       const pid = Number(Deno.readTextFileSync(`${lab.dir}/d.pid`).trim());
       const status = Deno.readTextFileSync(`/proc/${pid}/status`);
       assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
