@@ -3,7 +3,7 @@
  * mpp entry point: builds the commander program from one module per subcommand and maps every
  * MppError to `mpp: message` + `hint: …` with exit status 1 (bad input) or 2 (bad usage).
  */
-import { Command, CommanderError } from "@commander-js/extra-typings";
+import type { Command } from "@commander-js/extra-typings";
 import { isMppError } from "../lib/errors.ts";
 import { VERSION } from "../lib/version.ts";
 
@@ -35,6 +35,13 @@ function printError(e: unknown, debug: boolean): number {
 
 export async function main(argv: string[]): Promise<number> {
   const debug = argv.includes("--debug");
+  // One-shot mroute client calls (`mpp mroute add ...`) skip commander entirely: start-up is most
+  // of their cost, and scripts call them once per route.
+  if (argv[0] === "mroute") {
+    const fast = (await import("./mroute.ts")).runFast(argv.slice(1));
+    if (fast !== null) return await fast;
+  }
+  const { Command, CommanderError } = await import("@commander-js/extra-typings");
   const program: Program = new Command()
     .name("mpp")
     .description("Modular Packet Processor: capture, analyze, route multicast and serve, in one tool")
