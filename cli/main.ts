@@ -44,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   const { Command, CommanderError } = await import("@commander-js/extra-typings");
   const program: Program = new Command()
     .name("mpp")
-    .description("Modular Packet Processor: capture, analyze, route multicast and serve, in one tool")
+    .description("Modular Packet Processor: capture, analyze and route multicast, in one tool")
     .version(VERSION, "-V, --version")
     .option("--debug", "print stack traces for errors")
     .showHelpAfterError("(run 'mpp help' or 'mpp <command> --help' for usage)")
