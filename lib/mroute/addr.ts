@@ -2,6 +2,7 @@
  * IPv4/IPv6 addresses and prefixes for routing rules. Addresses are kept as 16 bytes (IPv4 in the
  * first 4) plus the family, with a canonical string for keys and output.
  */
+import { ipv6GroupsText } from "../ipv6_text.ts";
 import { MppError } from "../errors.ts";
 
 export type Family = 4 | 6;
@@ -72,24 +73,7 @@ function parseV6(s: string): Uint8Array | null {
 export function formatV6(b: Uint8Array): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((b[i * 2] << 8) | b[i * 2 + 1]);
-  // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on ties.
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+  return ipv6GroupsText(g);
 }
 
 export function parseAddr(s: string): Addr | null {

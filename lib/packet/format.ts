@@ -2,6 +2,7 @@
  * Address formatting and a tcpdump `-n -q`-like one-line summary of a decoded Packet, for reports
  * and the live capture view. Not a hot path: these build strings.
  */
+import { ipv6GroupsText } from "../ipv6_text.ts";
 import { Layer } from "./layers.ts";
 import type { Packet } from "./packet.ts";
 
@@ -18,26 +19,7 @@ export function formatIpv6(w: ArrayLike<number>): string {
   if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
     return `::ffff:${formatIpv4(w[3] >>> 0)}`;
   }
-  let bestStart = -1;
-  let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  const head = hex.slice(0, bestStart).join(":");
-  const tail = hex.slice(bestStart + bestLen).join(":");
-  return `${head}::${tail}`;
+  return ipv6GroupsText(g);
 }
 
 /** Six bytes at `off` → "00:11:22:33:44:55". */
