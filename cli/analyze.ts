@@ -137,6 +137,7 @@ export function register(program: Program): void {
         tcp: opts.reassembly ? { perDirection: opts.tcpBuffer, globalLimit: opts.tcpMemory } : false,
         tcpListeners: listeners,
         httpBodies: extractor ?? undefined,
+        httpTransactions: opts.http === true,
         decodeAs: opts.decodeAs,
         filter: opts.filter !== undefined ? frameFilter(opts.filter) : undefined,
         ioInterval: opts.io,

@@ -71,6 +71,8 @@ export class HttpState {
   readonly parsers: [Parser, Parser];
   readonly transactions: HttpTransaction[] = [];
   dropped = 0;
+  /** Transactions ended (kept or not). */
+  finished = 0;
   requests = 0;
   responses = 0;
   conn = 0;
@@ -216,6 +218,8 @@ export class HttpState {
   }
 
   private keep(tx: HttpTransaction): void {
+    this.finished++;
+    if (!this.dec.keepTransactions) return;
     if (this.transactions.length < MAX_TX_PER_FLOW) this.transactions.push(tx);
     else this.dropped++;
   }
@@ -296,6 +300,11 @@ export class HttpDecoder implements Decoder<HttpState> {
   readonly stream: StreamInput<HttpState> = streamInput;
   /** Set to save message bodies (--extract-http). */
   bodySink: HttpBodySink | null = null;
+  /**
+   * Keep every transaction for the report (--http). Off, only counts are kept: a capture with
+   * hundreds of thousands of requests then holds no per-request objects.
+   */
+  keepTransactions = true;
   private readonly typeIndex = new Map<string, number>();
   private readonly byMethod = new Map<string, number>();
   private readonly byStatus = new Int32Array(1000).fill(-1);
@@ -387,7 +396,7 @@ export class HttpDecoder implements Decoder<HttpState> {
     return {
       requests: s.requests,
       responses: s.responses,
-      transactions: s.transactions.length + s.dropped,
+      transactions: s.finished,
       malformedLines: s.parsers[0].malformed + s.parsers[1].malformed,
     };
   }

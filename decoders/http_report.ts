@@ -5,6 +5,8 @@ import { HttpState } from "./http.ts";
 export interface HttpSection {
   requests: number;
   responses: number;
+  /** Transactions ended (listed or not). */
+  count: number;
   dropped: number;
   transactions: HttpTransactionReport[];
 }
@@ -19,7 +21,7 @@ export function httpSection(
   flows: readonly FlowLike[],
   streams: Map<unknown, number[]>,
 ): HttpSection | undefined {
-  const out: HttpSection = { requests: 0, responses: 0, dropped: 0, transactions: [] };
+  const out: HttpSection = { requests: 0, responses: 0, count: 0, dropped: 0, transactions: [] };
   let any = false;
   for (const f of flows) {
     const s = f.decoderState;
@@ -28,6 +30,7 @@ export function httpSection(
     out.requests += s.requests;
     out.responses += s.responses;
     out.dropped += s.dropped;
+    out.count += s.finished;
     const idx = streams.get(f) ?? [];
     for (const t of s.transactions) {
       const start = t.reqStart ?? t.respStart;

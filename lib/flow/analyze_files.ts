@@ -18,6 +18,8 @@ export interface AnalyzeFilesOptions extends AnalyzerOptions {
   tcpListeners?: StreamListener[];
   /** Receives HTTP message bodies (--extract-http). */
   httpBodies?: HttpBodySink;
+  /** List every HTTP transaction in the report (default: counts only). */
+  httpTransactions?: boolean;
 }
 
 export interface AnalyzeFilesResult {
@@ -43,9 +45,10 @@ export async function analyzeFiles(
   const analyzer = new Analyzer(
     tcp === null ? opts : { ...opts, tcpHook: tcp.hook, tcpFinish: () => tcp.finish() },
   );
-  if (opts.httpBodies !== undefined) {
-    const http = analyzer.registry.byName("http");
-    if (http instanceof HttpDecoder) http.bodySink = opts.httpBodies;
+  const http = analyzer.registry.byName("http");
+  if (http instanceof HttpDecoder) {
+    if (opts.httpBodies !== undefined) http.bodySink = opts.httpBodies;
+    http.keepTransactions = opts.httpTransactions ?? false;
   }
   const files: AnalyzeReport["files"] = [];
   const warnings: string[] = [];

@@ -188,8 +188,11 @@ export const AnalyzeReport = z.object({
   http: z.object({
     requests: z.number().int(),
     responses: z.number().int(),
+    count: z.number().int().describe("transactions (request/response pairs, or unpaired messages) seen"),
     dropped: z.number().int().describe("transactions not listed (per-flow cap)"),
-    transactions: z.array(HttpTransactionReport),
+    transactions: z.array(HttpTransactionReport).describe(
+      "listed with --http (analyzeFiles httpTransactions)",
+    ),
   }).optional(),
 });
 export type AnalyzeReport = z.infer<typeof AnalyzeReport>;

@@ -68,6 +68,8 @@ export class DirReassembler {
   ackedRel = -1;
   ring: ByteRing | null = null;
   private holeSince = -1;
+  /** Segment count when an acknowledged hole was noticed (-1: none pending). */
+  private ackSkipAt = -1;
   private lastRel = -1;
   private lastLen = -1;
 
@@ -93,19 +95,41 @@ export class DirReassembler {
     return this.next + seqDiff(seq, this.nextSeq);
   }
 
-  /** The peer acknowledged up to `ack`: holes before acknowledged data were lost by the capture. */
-  acked(ack: number, t: number): void {
+  /**
+   * The peer acknowledged up to `ack`: a hole before acknowledged data was lost by the capture. The
+   * skip waits for this direction's next segment, because a capture may record the receiver's ACK a
+   * moment before the segment that filled the hole (seen on veth captures).
+   */
+  acked(ack: number, _t: number): void {
     if (!this.started) return;
     const r = this.rel(ack);
     if (r <= this.ackedRel) return;
     this.ackedRel = r;
     const ring = this.ring;
-    if (ring !== null && ring.count > 0 && ring.starts[0] <= r) this.skipHole(t, false);
+    if (ring !== null && ring.count > 0 && ring.starts[0] <= r && this.ackSkipAt < 0) {
+      this.ackSkipAt = this.segments;
+    }
+  }
+
+  /** Skips a hole the peer acknowledged before the previous segment, if it is still open. */
+  private ackSkip(t: number): void {
+    const ring = this.ring;
+    if (ring !== null && ring.count > 0 && ring.starts[0] <= this.ackedRel) {
+      if (this.ackSkipAt < this.segments) {
+        this.ackSkipAt = -1;
+        this.skipHole(t, false);
+      }
+    } else this.ackSkipAt = -1;
   }
 
   /** One segment's payload b[off, off+len) at sequence `seq` (after any SYN). */
   segment(seq: number, b: Uint8Array, off: number, len: number, t: number): void {
     this.segments++;
+    this.place(seq, b, off, len, t);
+    if (this.ackSkipAt >= 0) this.ackSkip(t);
+  }
+
+  private place(seq: number, b: Uint8Array, off: number, len: number, t: number): void {
     if (this.firstT < 0) this.firstT = t;
     this.lastT = t;
     if (len <= 0) return;
@@ -214,8 +238,9 @@ export class DirReassembler {
       this.overlapBytes += ov;
     }
     if (this.holeSince < 0) this.holeSince = t;
-    if (this.ackedRel >= ring.starts[0]) this.skipHole(t, false);
-    else if (ring.ends[ring.count - 1] - this.next >= this.limits.gapWindow) this.skipHole(t, true);
+    if (this.ackedRel >= ring.starts[0]) {
+      if (this.ackSkipAt < 0) this.ackSkipAt = this.segments;
+    } else if (ring.ends[ring.count - 1] - this.next >= this.limits.gapWindow) this.skipHole(t, true);
     else if (t - this.holeSince >= this.limits.gapTimeout) this.skipHole(t, false);
   }
 

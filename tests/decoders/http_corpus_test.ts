@@ -25,7 +25,7 @@ function lines(s: string): string[] {
 for (const file of httpFiles) {
   corpusTest(`http transactions equal tshark's: ${file}`, async () => {
     const path = corpusPath(file);
-    const { report } = await analyzeFiles([path], {});
+    const { report } = await analyzeFiles([path], { httpTransactions: true });
     AnalyzeReport.parse(report);
     const h = report.http;
     assert.ok(h !== undefined && h.transactions.length > 0, "HTTP recognised by content");
