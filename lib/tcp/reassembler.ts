@@ -29,6 +29,9 @@ export interface ReassemblyLimits {
   gapTimeout: number;
 }
 
+/** Segments of a direction that may still fill a hole after the peer acknowledged past it. */
+export const ACK_SKIP_SEGMENTS = 4;
+
 /** Signed distance a - b in 32-bit sequence space. */
 export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
@@ -111,11 +114,14 @@ export class DirReassembler {
     }
   }
 
-  /** Skips a hole the peer acknowledged before the previous segment, if it is still open. */
+  /**
+   * Skips a hole the peer acknowledged, once ACK_SKIP_SEGMENTS more segments of this direction came
+   * without filling it (a busy capture can record the ACK a few frames before the filler).
+   */
   private ackSkip(t: number): void {
     const ring = this.ring;
     if (ring !== null && ring.count > 0 && ring.starts[0] <= this.ackedRel) {
-      if (this.ackSkipAt < this.segments) {
+      if (this.segments - this.ackSkipAt >= ACK_SKIP_SEGMENTS) {
         this.ackSkipAt = -1;
         this.skipHole(t, false);
       }
