@@ -95,11 +95,11 @@ for (
         if (!haveTcpflow) return console.warn("SKIP tcpflow comparison: tcpflow not installed");
         await Deno.mkdir(join(dir, "tf"));
         await run("tcpflow", ["-r", corpusPath(file), "-o", join(dir, "tf")]);
-        const names = async (d: string) =>
+        const names = (d: string) =>
           [...Deno.readDirSync(d)].map((e) => e.name).filter((n) => n !== "report.xml" && n !== "index.json")
             .sort();
-        const tf = await names(join(dir, "tf"));
-        assert.deepEqual(await names(join(dir, "mpp")), tf);
+        const tf = names(join(dir, "tf"));
+        assert.deepEqual(names(join(dir, "mpp")), tf);
         for (const n of tf) {
           assert.deepEqual(
             await Deno.readFile(join(dir, "mpp", n)),
