@@ -17,7 +17,6 @@ import type { PairStats } from "./pair_table.ts";
 
 /** Unicast, multicast or broadcast, judged from the destination of the flow's first packet. */
 export const TrafficType = { UNICAST: 0, MULTICAST: 1, BROADCAST: 2 } as const;
-export const TRAFFIC_NAMES = ["Uni", "Multi", "Broad"] as const;
 
 /**
  * One bidirectional flow: the top of the hierarchy flow → transport → encoding → packet type.
@@ -107,13 +106,6 @@ export class Flow {
     }
     return [b.lastSec, b.lastNsec];
   }
-  get orig(): DirStats {
-    return this.origIsA ? this.a : this.b;
-  }
-  get resp(): DirStats {
-    return this.origIsA ? this.b : this.a;
-  }
-
   /** The stats node for packet type `i`, created on first use. */
   typeStats(i: number): TimingStats {
     let s = this.packetTypes[i];
