@@ -96,12 +96,13 @@ async function main(): Promise<void> {
   const mppDir = join(work, "mpp"), tfDir = join(work, "tf");
   const mppRun = await measure(
     "mpp analyze --streams",
-    `deno run -A ${MAIN} analyze ${file} --streams ${mppDir} --tcp-memory ${cap} -q --json > ${work}/report.json`,
+    `deno run -A ${MAIN} analyze ${file} --streams ${mppDir} --tcp-memory ${cap} -q > /dev/null`,
   );
   rows.push(mppRun);
-  const report = JSON.parse(await Deno.readTextFile(join(work, "report.json")));
-  const payload: number = report.tcp.counters.bytes;
-  const streams: number = report.tcp.counters.streams;
+  const index = JSON.parse(await Deno.readTextFile(join(mppDir, "index.json")));
+  const totals = index.totals as Record<string, number>;
+  const payload = totals.bytes;
+  const streams = totals.streams;
   let tcpflow: Measured | null = null;
   if (haveCommand("tcpflow")) {
     await Deno.mkdir(tfDir);
@@ -130,8 +131,8 @@ async function main(): Promise<void> {
   const mb = payload / 1e6;
   console.log(
     `capture ${file}: ${packets} packets, ${streams} TCP connections (${slots} concurrent slots), ` +
-      `${mb.toFixed(1)} MB payload, ${report.tcp.counters.outOfOrder} out-of-order, ` +
-      `${report.tcp.counters.retransmitted} retransmitted`,
+      `${mb.toFixed(1)} MB payload, ${totals.outOfOrder} out-of-order, ` +
+      `${totals.retransmitted} retransmitted, ${totals.overlapBytes} overlapping bytes`,
   );
   console.log(
     fmtTable([
@@ -148,10 +149,8 @@ async function main(): Promise<void> {
   );
   if (tcpflow) console.log(`mpp --streams / tcpflow throughput: ${(tcpflow.wall / mppRun.wall).toFixed(2)}x`);
   console.log(
-    `reassembly caps: --tcp-memory ${cap >> 20} MiB global, ${
-      report.tcp.limits.perDirection >> 10
-    } KiB per direction; ` +
-      `peak out-of-order buffered ${(report.tcp.peakBuffered / 1024).toFixed(0)} KiB; process peak RSS ${
+    `reassembly caps: --tcp-memory ${cap >> 20} MiB global, 1024 KiB per direction (default); ` +
+      `peak out-of-order buffered ${(totals.peakBuffered / 1024).toFixed(0)} KiB; process peak RSS ${
         mppRun.maxRssMiB.toFixed(0)
       } MiB`,
   );

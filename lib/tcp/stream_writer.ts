@@ -30,6 +30,7 @@ export const StreamFileEntry = z.object({
 
 export const StreamIndex = z.object({
   schema: z.literal("mpp.streams/1"),
+  totals: z.record(z.string(), z.number()).optional().describe("lib/tcp counters summed over all streams"),
   streams: z.array(z.object({
     index: z.number().int().describe("tshark's tcp.stream"),
     reuse: z.number().int(),
@@ -124,16 +125,25 @@ export class StreamWriter implements StreamListener {
     for (const o of pair) {
       if (o.size === 0) continue;
       const path = join(this.dir, o.file);
+      let data = o.chunks[0];
+      if (o.chunks.length > 1) {
+        data = new Uint8Array(o.size);
+        let at = 0;
+        for (const c of o.chunks) {
+          data.set(c, at);
+          at += c.length;
+        }
+      }
       let f: Deno.FsFile | undefined;
       try {
-        // The first write replaces a file left by an earlier run; later ones append.
+        // One write per flush (chunks joined). open/write/close measured twice as fast as
+        // Deno.writeFileSync per small file here. The first write replaces a file left by an
+        // earlier run; later ones append.
         f = o.written === 0
           ? Deno.openSync(path, { write: true, create: true, truncate: true })
           : Deno.openSync(path, { write: true, append: true });
-        for (const c of o.chunks) {
-          let w = 0;
-          while (w < c.length) w += f.writeSync(c.subarray(w));
-        }
+        let w = 0;
+        while (w < data.length) w += f.writeSync(data.subarray(w));
       } catch (e) {
         throw new MppError(
           "io",
@@ -152,9 +162,9 @@ export class StreamWriter implements StreamListener {
   }
 
   /** Flushes everything and writes DIR/index.json for these streams. */
-  finish(streams: readonly TcpStream[]): StreamIndex {
+  finish(streams: readonly TcpStream[], totals?: Record<string, number>): StreamIndex {
     this.flushAll();
-    const idx: StreamIndex = { schema: "mpp.streams/1", streams: [] };
+    const idx: StreamIndex = { schema: "mpp.streams/1", totals, streams: [] };
     for (const s of streams) {
       const pair = this.pair(s);
       if (pair === undefined) continue;
