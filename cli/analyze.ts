@@ -147,7 +147,7 @@ export function register(program: Program): void {
       });
       progress?.clear();
       if (writer && tcp) {
-        const idx = writer.finish(tcp.streams, { ...tcp.totals(), peakBuffered: tcp.budget.peak });
+        const idx = await writer.finish(tcp.streams, { ...tcp.totals(), peakBuffered: tcp.budget.peak });
         if (!opts.quiet) console.error(`mpp: wrote ${idx.streams.length} TCP streams to ${opts.streams}`);
       }
       if (extractor) warnings.push(...await extractor.finish());
