@@ -38,9 +38,6 @@ const FLOWS = Array.from({ length: 4096 }, () => ({
   seq: rnd(),
 }));
 
-const MAC_A = B.mac("02:00:00:00:00:01");
-const MAC_B = B.mac("02:00:00:00:00:02");
-
 function frame(i: number): Uint8Array {
   const fl = FLOWS[rnd() % FLOWS.length];
   const { kind, sport, dport, a4, z4 } = fl;
