@@ -28,8 +28,8 @@ export interface GenOptions {
 
 export type FrameSink = (frame: Uint8Array, tsSec: number, tsNsec: number) => void;
 
-/** mulberry32: small, fast, good enough for reproducible traffic. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast, good enough for reproducible traffic (and fuzz inputs). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -7,17 +7,7 @@ import assert from "node:assert/strict";
 import { defaultRegistry } from "../../decoders/registry.ts";
 import { type Carrier, NO_PDU } from "../../decoders/decoder.ts";
 import { Bytes, fakePacket } from "./_packet.ts";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../bench/gen/traffic.ts";
 
 function seeds(): Uint8Array[] {
   const dnsq = new Bytes().u16(1).u16(0x0100).u16(1).u16(0).u16(0).u16(1).u8(3).ascii("www").u8(7).ascii(
