@@ -4,7 +4,8 @@
  * encodePcap to build fixtures in memory.
  */
 import { MppError } from "../errors.ts";
-import { BufferedOutput, type ByteSink, DEFAULT_WRITE_BUFFER, MemorySink } from "./buffered_output.ts";
+import { type ByteSink, MemorySink } from "./buffered_output.ts";
+import { CaptureWriter } from "./capture_writer.ts";
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from "./pcap_walker.ts";
 
 export interface PcapWriterOptions {
@@ -32,13 +33,12 @@ export interface WritableRecord {
   comment?: string;
 }
 
-export class PcapWriter {
-  readonly #out: BufferedOutput;
+export class PcapWriter extends CaptureWriter {
   readonly #snaplen: number;
   readonly #ns: boolean;
-  #records = 0;
 
   constructor(sink: ByteSink, opts: PcapWriterOptions = {}) {
+    super(sink, opts.bufferSize, opts.keepOpen);
     const linkType = opts.linkType ?? 1;
     const snaplen = opts.snaplen ?? 262144;
     const fcsLen = opts.fcsLen ?? 0;
@@ -61,8 +61,7 @@ export class PcapWriter {
     }
     this.#snaplen = snaplen;
     this.#ns = opts.precision === "ns";
-    this.#out = new BufferedOutput(sink, opts.bufferSize ?? DEFAULT_WRITE_BUFFER, opts.keepOpen ?? false);
-    const o = this.#out;
+    const o = this.out;
     o.reserve(24);
     o.u32(this.#ns ? PCAP_MAGIC_NS : PCAP_MAGIC_US);
     o.u16(2);
@@ -89,7 +88,7 @@ export class PcapWriter {
     _comment?: string,
   ): void {
     const caplen = data.length < this.#snaplen ? data.length : this.#snaplen;
-    const o = this.#out;
+    const o = this.out;
     o.reserve(16 + caplen);
     o.u32(tsSec);
     o.u32(this.#ns ? tsNsec : Math.floor(tsNsec / 1000));
@@ -98,39 +97,11 @@ export class PcapWriter {
     if (caplen === data.length) o.bytes(data);
     else o.bytes(data.subarray(0, caplen));
     o.total += 16 + caplen;
-    this.#records++;
+    this.recordCount++;
   }
 
   writeRecord(r: WritableRecord): void {
     this.write(r.data, r.origLen ?? r.data.length, r.tsSec, r.tsNsec);
-  }
-
-  /** Bytes written so far (file header included), counting those still buffered. */
-  get bytesWritten(): number {
-    return this.#out.total;
-  }
-  get records(): number {
-    return this.#records;
-  }
-  flush(): Promise<void> {
-    return this.#out.flush();
-  }
-  /** Hands the buffered bytes to the sink now: written when it has writeSync, queued otherwise. */
-  flushSync(): void {
-    this.#out.drain();
-  }
-  close(): Promise<void> {
-    return this.#out.close();
-  }
-  /** Flushes and closes synchronously; only for sinks with writeSync (files, memory). */
-  closeSync(): void {
-    this.#out.closeSync();
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-  [Symbol.dispose](): void {
-    this.closeSync();
   }
 }
 

@@ -4,13 +4,8 @@
  * write pcapng, so mpp does it itself.
  */
 import { MppError } from "../errors.ts";
-import {
-  BufferedOutput,
-  type ByteSink,
-  DEFAULT_WRITE_BUFFER,
-  MemorySink,
-  utf8Encoder,
-} from "./buffered_output.ts";
+import { type BufferedOutput, type ByteSink, MemorySink, utf8Encoder } from "./buffered_output.ts";
+import { CaptureWriter } from "./capture_writer.ts";
 import { openForWrite, type WritableRecord } from "./pcap_writer.ts";
 import { BT_EPB, BT_IDB, BT_SHB, BYTE_ORDER_MAGIC } from "./pcapng_walker.ts";
 import {
@@ -52,19 +47,17 @@ interface Iface {
   unitsPerSec: number;
 }
 
-export class PcapngWriter {
-  readonly #out: BufferedOutput;
+export class PcapngWriter extends CaptureWriter {
   readonly #ifaces: Iface[] = [];
   readonly #ts: SecNsec = { sec: 0, nsec: 0 };
-  #records = 0;
 
   constructor(sink: ByteSink, opts: PcapngWriterOptions = {}) {
-    this.#out = new BufferedOutput(sink, opts.bufferSize ?? DEFAULT_WRITE_BUFFER, opts.keepOpen ?? false);
+    super(sink, opts.bufferSize, opts.keepOpen);
     const options: [number, Uint8Array][] = [];
     if (opts.comment !== undefined) options.push([OPT_COMMENT, utf8Encoder.encode(opts.comment)]);
     if (opts.os !== undefined) options.push([SHB_OS, utf8Encoder.encode(opts.os)]);
     options.push([SHB_USERAPPL, utf8Encoder.encode(opts.application ?? "mpp")]);
-    const o = this.#out;
+    const o = this.out;
     const len = 28 + optionsLength(options);
     o.reserve(len);
     o.u32(BT_SHB);
@@ -111,7 +104,7 @@ export class PcapngWriter {
       options.push([IF_FCSLEN, Uint8Array.of(spec.fcsLen & 0xff)]);
     }
     const len = 20 + optionsLength(options);
-    const o = this.#out;
+    const o = this.out;
     o.reserve(len);
     o.u32(BT_IDB);
     o.u32(len);
@@ -153,7 +146,7 @@ export class PcapngWriter {
     const len = 32 + padded + optLen;
     const ts = this.#ts;
     secNsecToUnits(tsSec, tsNsec, iface.unitsPerSec, ts);
-    const o = this.#out;
+    const o = this.out;
     o.reserve(len);
     o.u32(BT_EPB);
     o.u32(len);
@@ -168,40 +161,15 @@ export class PcapngWriter {
     if (commentBytes !== undefined) writeOptions(o, [[OPT_COMMENT, commentBytes]]);
     o.u32(len);
     o.total += len;
-    this.#records++;
+    this.recordCount++;
   }
 
   writeRecord(r: WritableRecord): void {
     this.write(r.data, r.origLen ?? r.data.length, r.tsSec, r.tsNsec, r.interfaceId ?? 0, r.comment);
   }
 
-  get bytesWritten(): number {
-    return this.#out.total;
-  }
-  get records(): number {
-    return this.#records;
-  }
   get interfaces(): number {
     return this.#ifaces.length;
-  }
-  flush(): Promise<void> {
-    return this.#out.flush();
-  }
-  /** Hands the buffered bytes to the sink now: written when it has writeSync, queued otherwise. */
-  flushSync(): void {
-    this.#out.drain();
-  }
-  close(): Promise<void> {
-    return this.#out.close();
-  }
-  closeSync(): void {
-    this.#out.closeSync();
-  }
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-  [Symbol.dispose](): void {
-    this.closeSync();
   }
 }
 
