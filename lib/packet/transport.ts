@@ -6,20 +6,36 @@
 import { Layer } from "./layers.ts";
 import type { Packet } from "./packet.ts";
 
-export function decodeTcp(p: Packet, off: number, capEnd: number, wireEnd: number): boolean {
+/**
+ * Common start of TCP and UDP: records the layer and its offset and reads the ports, which come
+ * first in both, even from a header cut short by the snaplen (flows still key on them). False
+ * when fewer than `minLen` header bytes were captured.
+ */
+function l4Header(
+  p: Packet,
+  layer: number,
+  off: number,
+  minLen: number,
+  capEnd: number,
+  wireEnd: number,
+): boolean {
   const b = p.data;
-  p.pushLayer(Layer.TCP);
+  p.pushLayer(layer);
   p.l4Off = off;
-  if (off + 20 > capEnd) {
+  if (off + 4 <= capEnd) {
+    p.srcPort = (b[off] << 8) | b[off + 1];
+    p.dstPort = (b[off + 2] << 8) | b[off + 3];
+  }
+  if (off + minLen > capEnd) {
     markShort(p, off, capEnd, wireEnd);
-    if (off + 4 <= capEnd) {
-      p.srcPort = (b[off] << 8) | b[off + 1];
-      p.dstPort = (b[off + 2] << 8) | b[off + 3];
-    }
     return false;
   }
-  p.srcPort = (b[off] << 8) | b[off + 1];
-  p.dstPort = (b[off + 2] << 8) | b[off + 3];
+  return true;
+}
+
+export function decodeTcp(p: Packet, off: number, capEnd: number, wireEnd: number): boolean {
+  const b = p.data;
+  if (!l4Header(p, Layer.TCP, off, 20, capEnd, wireEnd)) return false;
   p.tcpSeq = ((b[off + 4] << 24) >>> 0) + (b[off + 5] << 16) + (b[off + 6] << 8) + b[off + 7];
   p.tcpAck = ((b[off + 8] << 24) >>> 0) + (b[off + 9] << 16) + (b[off + 10] << 8) + b[off + 11];
   const hl = (b[off + 12] >> 4) * 4;
@@ -76,18 +92,7 @@ function tcpOptions(p: Packet, b: Uint8Array, i: number, end: number): void {
 /** UDP header; payload bounds come from the UDP length, trimmed to what was captured. */
 export function decodeUdp(p: Packet, off: number, capEnd: number, wireEnd: number, trust: boolean): boolean {
   const b = p.data;
-  p.pushLayer(Layer.UDP);
-  p.l4Off = off;
-  if (off + 8 > capEnd) {
-    markShort(p, off, capEnd, wireEnd);
-    if (off + 4 <= capEnd) {
-      p.srcPort = (b[off] << 8) | b[off + 1];
-      p.dstPort = (b[off + 2] << 8) | b[off + 3];
-    }
-    return false;
-  }
-  p.srcPort = (b[off] << 8) | b[off + 1];
-  p.dstPort = (b[off + 2] << 8) | b[off + 3];
+  if (!l4Header(p, Layer.UDP, off, 8, capEnd, wireEnd)) return false;
   const ulen = (b[off + 4] << 8) | b[off + 5];
   let uEnd = off + ulen;
   if (!trust) uEnd = wireEnd; // inside a reassembled frame, outer lengths describe the first fragment only
