@@ -92,7 +92,7 @@ for (const file of CONV_FILES) {
   testIf(
     haveTool("tshark") && expected()[file] !== undefined,
     "needs tshark and the shared corpus",
-    `conversations of ${file} equal tshark -z conv,tcp/udp/ip/ipv6`,
+    `conversations and endpoints of ${file} equal tshark -z conv and -z endpoints (tcp/udp/ip/ipv6)`,
     async () => {
       const { report } = await analyzeFiles([corpusPath(file)], {});
       const out = await tshark([
@@ -107,6 +107,14 @@ for (const file of CONV_FILES) {
         "conv,ip",
         "-z",
         "conv,ipv6",
+        "-z",
+        "endpoints,ip",
+        "-z",
+        "endpoints,ipv6",
+        "-z",
+        "endpoints,tcp",
+        "-z",
+        "endpoints,udp",
       ]);
       const types = [
         ["tcp", "TCP Conversations"],
@@ -134,37 +142,13 @@ for (const file of CONV_FILES) {
           if (c.bytes !== null) assert.equal(o.bytes, c.bytes, `${file} ${t} ${c.a} <-> ${c.b} bytes`);
         }
       }
-    },
-  );
-}
-
-for (const file of CONV_FILES) {
-  testIf(
-    haveTool("tshark") && expected()[file] !== undefined,
-    "needs tshark and the shared corpus",
-    `endpoints of ${file} equal tshark -z endpoints,ip/ipv6/tcp/udp`,
-    async () => {
-      const { report } = await analyzeFiles([corpusPath(file)], {});
-      const out = await tshark([
-        "-r",
-        corpusPath(file),
-        "-q",
-        "-z",
-        "endpoints,ip",
-        "-z",
-        "endpoints,ipv6",
-        "-z",
-        "endpoints,tcp",
-        "-z",
-        "endpoints,udp",
-      ]);
-      const types = [
+      const epTypes = [
         ["ip", "IPv4 Endpoints", false],
         ["ipv6", "IPv6 Endpoints", false],
         ["tcp", "TCP Endpoints", true],
         ["udp", "UDP Endpoints", true],
       ] as const;
-      for (const [t, title, withPort] of types) {
+      for (const [t, title, withPort] of epTypes) {
         const theirs = parseEndpoints(out, title, withPort);
         const ours = new Map(
           report.endpoints[t].map((e) => [e.address.replace(/^\[(.*)\]:(\d+)$/, "$1:$2"), e]),
