@@ -43,7 +43,7 @@ if ("WorkerGlobalScope" in globalThis) {
     const filter = shards > 1 ? (d: Uint8Array) => shardOf(d, shards) === shard : undefined;
     const r = await analyzeFiles([file], { filter });
     (self as unknown as Worker).postMessage({
-      packets: r.analyzer.packets,
+      packets: r.report.summary.packets,
       streams: r.tcp?.streams.length ?? 0,
       http: r.report.http?.transactions.length ?? 0,
     });

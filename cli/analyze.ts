@@ -12,7 +12,6 @@ import { StreamWriter } from "../lib/tcp/stream_writer.ts";
 import { Follower, parseFollowTarget } from "../lib/tcp/follow.ts";
 import { HttpExtractor } from "../decoders/http_extract.ts";
 import { renderHttp } from "../decoders/http_report.ts";
-import { frameFilter } from "../lib/flow/frame_filter.ts";
 
 const CONV_TYPES = ["eth", "ip", "ipv6", "tcp", "udp"] as const;
 
@@ -42,6 +41,19 @@ function seconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) {
     throw new MppError("bad_usage", `'${v}' is not a positive number of seconds`, "e.g. --io 1 or --io 0.1");
+  }
+  return n;
+}
+
+function threadCount(v: string): number | "auto" {
+  if (v === "auto") return v;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new MppError(
+      "bad_usage",
+      `'${v}' is not a thread count`,
+      "give --threads auto or a number from 1 to 64",
+    );
   }
   return n;
 }
@@ -105,6 +117,11 @@ export function register(program: Program): void {
       "out-of-order bytes all TCP connections may buffer (default 256M)",
       byteSize,
     )
+    .option(
+      "--threads <n>",
+      "split the flows over N threads: auto (default) uses every core on inputs of 64 MiB and more",
+      threadCount,
+    )
     .option("-q, --quiet", "no warnings on stderr")
     .action(async (files, opts) => {
       const follow = opts.follow !== undefined ? new Follower(parseFollowTarget(opts.follow)) : null;
@@ -139,7 +156,8 @@ export function register(program: Program): void {
         httpBodies: extractor ?? undefined,
         httpTransactions: opts.http === true,
         decodeAs: opts.decodeAs,
-        filter: opts.filter !== undefined ? frameFilter(opts.filter) : undefined,
+        filterExpr: opts.filter,
+        threads: opts.threads ?? "auto",
         ioInterval: opts.io,
         top,
         sort: opts.sort,

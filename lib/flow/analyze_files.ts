@@ -2,11 +2,11 @@ import { isMppError, MppError } from "../errors.ts";
 import { readCapture } from "../capture/mod.ts";
 import { Analyzer, type AnalyzerOptions } from "./analyzer.ts";
 import { buildReport, type SortKey } from "./report.ts";
+import { frameFilter } from "./frame_filter.ts";
+import { analyzeSharded, shardPlan } from "./analyze_shards.ts";
 import type { AnalyzeReport } from "./report_schema.ts";
 import { type StreamListener, type TcpOptions, TcpReassembly } from "../tcp/reassembly.ts";
-import { countersByFlow, streamsByFlow, tcpSection } from "../tcp/report.ts";
 import { type HttpBodySink, HttpDecoder } from "../../decoders/http.ts";
-import { httpSection } from "../../decoders/http_report.ts";
 
 export interface AnalyzeFilesOptions extends AnalyzerOptions {
   top?: number;
@@ -20,26 +20,69 @@ export interface AnalyzeFilesOptions extends AnalyzerOptions {
   httpBodies?: HttpBodySink;
   /** List every HTTP transaction in the report (default: counts only). */
   httpTransactions?: boolean;
+  /** A tcpdump filter expression (compiled in every thread; `filter` takes precedence). */
+  filterExpr?: string;
+  /**
+   * Threads to split the flows over: 1 (the default) analyses on the calling thread; "auto" uses
+   * every core on inputs of 64 MiB and more when nothing needs one thread (see shardPlan).
+   */
+  threads?: number | "auto";
 }
 
 export interface AnalyzeFilesResult {
   report: AnalyzeReport;
-  analyzer: Analyzer;
+  /** The analyzer (null when the flows were split over Workers). */
+  analyzer: Analyzer | null;
   /** One line per problem that did not stop the analysis (the CLI prints them as warnings). */
   warnings: string[];
   /** The stream reassembly (null when turned off). */
   tcp: TcpReassembly | null;
 }
 
+/** What one analyzer (the whole input, or one shard) read. */
+export interface AnalyzeCore {
+  analyzer: Analyzer;
+  tcp: TcpReassembly | null;
+  files: AnalyzeReport["files"];
+  warnings: string[];
+  /** The first file that could not be read at all. */
+  firstError: MppError | undefined;
+}
+
 /**
  * Reads every file into one Analyzer and builds the report. A damaged file keeps what was read
  * before the damage and yields a warning; the call fails (with the first error) only when nothing
- * at all could be read, so one bad file among several never loses the others.
+ * at all could be read, so one bad file among several never loses the others. With `threads` above
+ * 1 (or "auto" on a large input), the flows are split over Workers (analyze_shards.ts).
  */
 export async function analyzeFiles(
   paths: string[],
   opts: AnalyzeFilesOptions = {},
 ): Promise<AnalyzeFilesResult> {
+  const plan = await shardPlan(paths, opts);
+  if (plan.count > 1) {
+    const r = await analyzeSharded(paths, opts, plan.count);
+    return { ...r, analyzer: null, tcp: null };
+  }
+  const filter = opts.filter ?? (opts.filterExpr !== undefined ? frameFilter(opts.filterExpr) : undefined);
+  const core = await analyzeCore(paths, { ...opts, filter });
+  const { analyzer, tcp, files, warnings, firstError } = core;
+  if (plan.note !== undefined) warnings.push(plan.note);
+  if (firstError !== undefined && analyzer.packets === 0 && analyzer.filteredOut === 0) {
+    throw noInput(paths, firstError, warnings);
+  }
+  const report = buildReport(analyzer, { top: opts.top, sort: opts.sort, files }, tcp);
+  return { report, analyzer, warnings, tcp };
+}
+
+/** The error for a run in which no file could be read. */
+export function noInput(paths: string[], firstError: MppError, warnings: string[]): MppError {
+  if (paths.length === 1) return firstError;
+  return new MppError(firstError.code, `no file could be read (${warnings.join("; ")})`, firstError.hint);
+}
+
+/** Reads the files into one Analyzer (one shard of the flows when `opts.shard` is set). */
+export async function analyzeCore(paths: string[], opts: AnalyzeFilesOptions): Promise<AnalyzeCore> {
   const tcp = opts.tcp === false || opts.tcpHook !== undefined ? null : new TcpReassembly(opts.tcp || {});
   for (const l of opts.tcpListeners ?? []) tcp?.listen(l);
   const analyzer = new Analyzer(
@@ -90,25 +133,6 @@ export async function analyzeFiles(
       });
     }
   }
-  if (firstError !== undefined && analyzer.packets === 0 && analyzer.filteredOut === 0) {
-    if (paths.length === 1) throw firstError;
-    throw new MppError(firstError.code, `no file could be read (${warnings.join("; ")})`, firstError.hint);
-  }
   analyzer.finish();
-  const report = buildReport(analyzer, { top: opts.top, sort: opts.sort, files });
-  if (tcp !== null) addTcpSections(report, analyzer, tcp);
-  return { report, analyzer, warnings, tcp };
-}
-
-/** Per-flow reassembly counters, the reassembly totals and the HTTP transactions. */
-function addTcpSections(report: AnalyzeReport, analyzer: Analyzer, tcp: TcpReassembly): void {
-  const counters = countersByFlow(tcp);
-  const byId = new Map(analyzer.flows.map((f) => [f.id, f]));
-  for (const fr of report.flows) {
-    const c = counters.get(byId.get(fr.id));
-    if (c !== undefined) fr.tcpStreams = c;
-  }
-  report.tcp = tcpSection(tcp);
-  const http = httpSection(analyzer.flows, streamsByFlow(tcp));
-  if (http !== undefined) report.http = http;
+  return { analyzer, tcp, files, warnings, firstError };
 }

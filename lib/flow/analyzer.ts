@@ -43,6 +43,12 @@ export interface AnalyzerOptions {
   tcpHook?: TcpSegmentHook;
   /** Called at the end of `finish()` (lib/tcp flushes and ends every open stream). */
   tcpFinish?: () => void;
+  /**
+   * Analyse only the flows whose key hash falls in shard `index` of `count` (frames without a flow
+   * go to shard 0). Every shard still decodes every frame, so frame numbers, the clock, the summary
+   * and io,stat are those of the whole input; see analyze_shards.ts.
+   */
+  shard?: { index: number; count: number };
 }
 
 /** Receives every TCP segment in arrival order; `p` is only valid during the call. */
@@ -76,6 +82,8 @@ export class Analyzer {
   private hookFromOrig = false;
   private readonly outerV6 = new Map<string, number>();
   private readonly outerV6Labels: string[] = [];
+  private readonly shardIndex: number;
+  private readonly shardCount: number;
 
   // Totals.
   packets = 0;
@@ -101,6 +109,8 @@ export class Analyzer {
     this.filter = opts.filter;
     this.tcpHook = opts.tcpHook ?? null;
     this.tcpFinish = opts.tcpFinish ?? null;
+    this.shardIndex = opts.shard?.index ?? 0;
+    this.shardCount = opts.shard?.count ?? 1;
     this.outerPairs = new PairTable((n) =>
       n < 0x100000000 ? formatIpv4(n) : this.outerV6Labels[n - 0x100000000]
     );
@@ -140,10 +150,15 @@ export class Analyzer {
     }
     if (p.truncated) this.truncated++;
     if (p.malformed) this.malformed++;
+    if (this.io !== null) this.io.add(t, p.origLen);
 
     const kb = this.kb;
     let flow: Flow | null = null;
     if (kb.build(p)) {
+      // The shard comes from the hash's high bits; the flow index uses its low bits.
+      if (this.shardCount > 1 && Math.floor(kb.hash * this.shardCount / 4294967296) !== this.shardIndex) {
+        return;
+      }
       let id = this.index.find(kb);
       if (id < 0) {
         id = this.index.add(kb);
@@ -172,14 +187,16 @@ export class Analyzer {
           this.hookFromOrig = fromOrig;
         }
       }
-    } else this.unkeyed++;
+    } else {
+      if (this.shardIndex !== 0) return;
+      this.unkeyed++;
+    }
 
     const leaf = this.phs.add(p, 0);
     if (flow !== null && p.payloadLen > 0 && !p.isFragment) this.application(flow, p, t, leaf);
     if (this.hookFlow !== null) this.runTcpHook(p, t);
     if (p.hasMac && p.srcMacOff >= 0 && p.dstMacOff >= 0) this.countEth(p, flow, kb.srcIsA, t);
     if (p.tunnel !== 0 && p.outerIpVersion !== 0) this.addOuter(p, t);
-    if (this.io !== null) this.io.add(t, p.origLen);
   }
 
   /**
@@ -209,7 +226,7 @@ export class Analyzer {
       }
     }
     const src = macNumber(b, s);
-    const ps = this.ethPairs.add(src, macNumber(b, d), p.origLen, t);
+    const ps = this.ethPairs.add(src, macNumber(b, d), p.origLen, t, this.packets);
     if (flow !== null && ps !== null) {
       st[o] = w0;
       st[o + 1] = w1;
@@ -351,7 +368,7 @@ export class Analyzer {
       s = this.internV6(p.outerSrc);
       d = this.internV6(p.outerDst);
     }
-    this.outerPairs.add(s, d, p.origLen, t);
+    this.outerPairs.add(s, d, p.origLen, t, this.packets);
   }
 
   private internV6(w: Uint32Array): number {

@@ -16,8 +16,11 @@ export class PairStats {
   last = 0;
   /** The numeric key of endpoint A. */
   readonly aKey: number;
-  constructor(a: string, b: string, t: number, aKey: number) {
+  /** Frame number of the first packet (orders pairs across shards). */
+  readonly firstFrame: number;
+  constructor(a: string, b: string, t: number, aKey: number, firstFrame: number) {
     this.aKey = aKey;
+    this.firstFrame = firstFrame;
     this.a = a;
     this.b = b;
     this.first = t;
@@ -33,7 +36,7 @@ export class PairTable {
   dropped = 0;
 
   /** Counts one frame; returns its pair (null when the table is full). */
-  add(src: number, dst: number, bytes: number, t: number): PairStats | null {
+  add(src: number, dst: number, bytes: number, t: number, frame = 0): PairStats | null {
     const lo = src < dst ? src : dst, hi = src < dst ? dst : src;
     let inner = this.map.get(lo);
     if (inner === undefined) this.map.set(lo, inner = new Map());
@@ -43,7 +46,7 @@ export class PairTable {
         this.dropped++;
         return null;
       }
-      s = new PairStats(this.label(src), this.label(dst), t, src);
+      s = new PairStats(this.label(src), this.label(dst), t, src, frame);
       inner.set(hi, s);
       this.pairs.push(s);
     }

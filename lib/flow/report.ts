@@ -1,18 +1,14 @@
-import { VERSION } from "../version.ts";
 import { formatIpv4, formatIpv6 } from "../packet/format.ts";
 import type { Analyzer } from "./analyzer.ts";
 import { type Flow, TrafficType } from "./flow.ts";
 import { FlowKind, keyIsIpv6, keyKind, keyProto, keyVlan } from "./key.ts";
 import type { PairStats } from "./pair_table.ts";
+import { addConv, type ConvPart, mergeReports, type PartialReport } from "./report_merge.ts";
+import type { TcpReassembly } from "../tcp/reassembly.ts";
+import { countersByFlow, streamsByFlow, tcpSection } from "../tcp/report.ts";
+import { httpSection } from "../../decoders/http_report.ts";
 import type { z } from "zod";
-import type {
-  AnalyzeReport,
-  ConversationReport,
-  ConvType,
-  EndpointReport,
-  FlowReport,
-  Timing,
-} from "./report_schema.ts";
+import type { AnalyzeReport, FlowReport, Timing } from "./report_schema.ts";
 import { epochString, type TimingStats } from "./timing.ts";
 import { udpConnState } from "./tcp_conn.ts";
 import { macLabel } from "./pair_table.ts";
@@ -49,59 +45,68 @@ const ETHER_NAMES: Record<number, string> = {
 };
 
 /** Turns the analyzer's state into the versioned report (schema mpp.analyze/1). */
-export function buildReport(a: Analyzer, opts: ReportOptions): AnalyzeReport {
-  const base = a.clock.baseSec < 0 ? 0 : a.clock.baseSec;
-  const abs = (rel: number) => {
-    const whole = Math.floor(rel);
-    let ns = Math.round((rel - whole) * 1e9);
-    let s = base + whole;
-    if (ns >= 1e9) {
-      s += 1;
-      ns -= 1e9;
-    }
-    return epochString(s, ns);
-  };
-  const timing = (t: TimingStats) => ({
-    packets: t.packets,
-    bytes: t.bytes,
-    first: abs(t.first),
-    last: abs(t.last),
-    duration: t.duration,
-    iatMin: t.packets > 1 ? t.iatMin : null,
-    iatMean: t.packets > 1 ? t.iatMean : null,
-    iatMax: t.packets > 1 ? t.iatMax : null,
-    iatStddev: t.packets > 2 ? t.iatStddev : null,
-    jitter: t.packets > 2 ? t.jitter : null,
-  });
+export function buildReport(
+  a: Analyzer,
+  opts: ReportOptions,
+  tcp: TcpReassembly | null = null,
+): AnalyzeReport {
+  return mergeReports([partialReport(a, opts, tcp)], opts);
+}
 
+/**
+ * One analyzer's share of a report (the whole input, or one shard of its flows): plain data that
+ * crosses a Worker boundary and merges exactly (report_merge.ts). Only the `top` flows by `sort`
+ * are built, since the global top N are among every shard's top N.
+ */
+export function partialReport(
+  a: Analyzer,
+  opts: ReportOptions,
+  tcp: TcpReassembly | null = null,
+): PartialReport {
+  const timing = timingFormatter(a);
   const sorted = sortFlows(a.flows, opts.sort ?? "frames");
   const shown = opts.top !== undefined && opts.top >= 0 ? sorted.slice(0, opts.top) : sorted;
-  const flows: FlowReport[] = shown.map((f) => flowReport(a, f, timing));
+  const counters = tcp === null ? null : countersByFlow(tcp);
+  const flows = shown.map((f) => {
+    const report = flowReport(a, f, timing);
+    const c = counters?.get(f);
+    if (c !== undefined) report.tcpStreams = c;
+    return { firstFrame: f.firstFrame, report };
+  });
+  const flowFrames = a.flows.map((f) => f.firstFrame).sort((x, y) => x - y);
 
-  const rtpStreams: AnalyzeReport["rtp"]["streams"] = [];
+  const rtp: PartialReport["rtp"] = [];
   for (const f of a.flows) {
     if (f.decoder === null || f.decoder.phsName !== "rtp" || !f.decoder.summarize) continue;
     const s = f.decoder.summarize(f.decoderState);
     const streams = Array.isArray(s?.streams) ? s.streams as Record<string, unknown>[] : [];
     const [src, dst] = endpoints(a, f);
     for (const st of streams) {
-      rtpStreams.push({
-        ...st,
-        flow: f.id,
-        src,
-        dst,
-        ssrc: Number(st.ssrc),
-        packets: Number(st.packets),
-        lost: Number(st.lost),
+      rtp.push({
+        firstFrame: f.firstFrame,
+        stream: {
+          ...st,
+          flow: f.id,
+          src,
+          dst,
+          ssrc: Number(st.ssrc),
+          packets: Number(st.packets),
+          lost: Number(st.lost),
+        },
       });
     }
   }
 
-  const conv = conversations(a);
+  let http: PartialReport["http"];
+  if (tcp !== null) {
+    const section = httpSection(a.flows, streamsByFlow(tcp));
+    if (section !== undefined) {
+      const frameOf = new Map(a.flows.map((f) => [f.id, f.firstFrame]));
+      http = { section, flowFrames: section.transactions.map((t) => frameOf.get(t.flow) ?? 0) };
+    }
+  }
+
   return {
-    schema: "mpp.analyze/1",
-    generator: { name: "mpp", version: VERSION },
-    files: opts.files,
     summary: {
       packets: a.packets,
       bytes: a.bytes,
@@ -114,18 +119,57 @@ export function buildReport(a: Analyzer, opts: ReportOptions): AnalyzeReport {
       malformed: a.malformed,
       filteredOut: a.filteredOut,
     },
+    flowFrames,
     flows,
     phs: a.phs.entries(),
-    conversations: conv,
-    endpoints: {
-      eth: endpointsOf(conv.eth),
-      ip: endpointsOf(conv.ip),
-      ipv6: endpointsOf(conv.ipv6),
-      tcp: endpointsOf(conv.tcp),
-      udp: endpointsOf(conv.udp),
-    },
+    conv: flowConversations(a),
+    eth: a.ethPairs.pairs.map(pairPart),
+    outer: a.outerPairs.pairs.map(pairPart),
     io: a.io ? { interval: a.io.interval, rows: a.io.rows() } : undefined,
-    rtp: { streams: rtpStreams },
+    rtp,
+    tcp: tcp === null ? undefined : tcpSection(tcp),
+    http,
+  };
+}
+
+function timingFormatter(a: Analyzer): (t: TimingStats) => TimingJson {
+  const base = a.clock.baseSec < 0 ? 0 : a.clock.baseSec;
+  const abs = (rel: number) => {
+    const whole = Math.floor(rel);
+    let ns = Math.round((rel - whole) * 1e9);
+    let s = base + whole;
+    if (ns >= 1e9) {
+      s += 1;
+      ns -= 1e9;
+    }
+    return epochString(s, ns);
+  };
+  return (t: TimingStats) => ({
+    packets: t.packets,
+    bytes: t.bytes,
+    first: abs(t.first),
+    last: abs(t.last),
+    duration: t.duration,
+    iatMin: t.packets > 1 ? t.iatMin : null,
+    iatMean: t.packets > 1 ? t.iatMean : null,
+    iatMax: t.packets > 1 ? t.iatMax : null,
+    iatStddev: t.packets > 2 ? t.iatStddev : null,
+    jitter: t.packets > 2 ? t.jitter : null,
+  });
+}
+
+function pairPart(p: PairStats): ConvPart {
+  return {
+    key: p.a < p.b ? `${p.a}|${p.b}` : `${p.b}|${p.a}`,
+    a: p.a,
+    b: p.b,
+    aToBPackets: p.aToBPackets,
+    aToBBytes: p.aToBBytes,
+    bToAPackets: p.bToAPackets,
+    bToABytes: p.bToABytes,
+    first: p.first,
+    last: p.last,
+    firstFrame: p.firstFrame,
   };
 }
 
@@ -238,27 +282,14 @@ function flowReport(
   };
 }
 
-interface ConvAcc {
-  a: string;
-  b: string;
-  aToBPackets: number;
-  aToBBytes: number;
-  bToAPackets: number;
-  bToABytes: number;
-  first: number;
-  last: number;
-  order: number;
-}
-
 /**
- * Conversation tables as `tshark -z conv,TYPE` builds them: A is the source of the first packet,
- * frames and bytes are counted per direction, sorted by total frames. TCP/UDP and IP tables are
- * derived from the flow table at the end (no per-packet cost); Ethernet and tunnel-outer IP pairs
- * are counted per packet in PairTables.
+ * The TCP, UDP, IP and IPv6 conversations of `tshark -z conv,TYPE`, derived from the flow table
+ * (no per-packet cost): A is the source of the first packet, frames and bytes are counted per
+ * direction. Listed in order of their first flow; report_merge.ts adds the Ethernet and
+ * tunnel-outer pairs (counted per packet in PairTables), merges shards and sorts.
  */
-function conversations(a: Analyzer): Record<ConvType, ConversationReport[]> {
-  const byType: Record<ConvType, Map<string, ConvAcc>> = {
-    eth: new Map(),
+function flowConversations(a: Analyzer): PartialReport["conv"] {
+  const byType: Record<"ip" | "ipv6" | "tcp" | "udp", Map<string, ConvPart>> = {
     ip: new Map(),
     ipv6: new Map(),
     tcp: new Map(),
@@ -270,43 +301,26 @@ function conversations(a: Analyzer): Record<ConvType, ConversationReport[]> {
     if (keyKind(key[0]) !== FlowKind.IP) continue;
     const [la, lb] = endpoints(a, f);
     const first = f.firstSrcIsA;
-    const addOne = (map: Map<string, ConvAcc>, x: string, y: string) => {
-      const ax = first ? x : y, bx = first ? y : x;
+    const fa = f.a, fb = f.b, ft = f.timing;
+    const addOne = (map: Map<string, ConvPart>, x: string, y: string) => {
       const k = x < y ? `${x}|${y}` : `${y}|${x}`;
-      let c = map.get(k);
-      const fromA = first ? f.a : f.b, fromB = first ? f.b : f.a;
-      if (c === undefined) {
-        map.set(
-          k,
-          c = {
-            a: ax,
-            b: bx,
-            aToBPackets: 0,
-            aToBBytes: 0,
-            bToAPackets: 0,
-            bToABytes: 0,
-            first: f.timing.first,
-            last: f.timing.last,
-            order: map.size,
-          },
-        );
-      }
-      if (x === y) {
-        // Both ends are the same address (loopback): tshark counts every frame as A→B.
-        c.aToBPackets += f.a.packets + f.b.packets;
-        c.aToBBytes += f.a.bytes + f.b.bytes;
-        c.first = Math.min(c.first, f.timing.first);
-        c.last = Math.max(c.last, f.timing.last);
-        return;
-      }
-      // The conversation's A may be this flow's B when an earlier flow started the other way.
-      const same = c.a === ax;
-      c.aToBPackets += same ? fromA.packets : fromB.packets;
-      c.aToBBytes += same ? fromA.bytes : fromB.bytes;
-      c.bToAPackets += same ? fromB.packets : fromA.packets;
-      c.bToABytes += same ? fromB.bytes : fromA.bytes;
-      c.first = Math.min(c.first, f.timing.first);
-      c.last = Math.max(c.last, f.timing.last);
+      const fromA = first ? fa : fb, fromB = first ? fb : fa;
+      const part: ConvPart = {
+        key: k,
+        a: first ? x : y,
+        b: first ? y : x,
+        // Both ends the same address (loopback): tshark counts every frame as A→B.
+        aToBPackets: x === y ? fa.packets + fb.packets : fromA.packets,
+        aToBBytes: x === y ? fa.bytes + fb.bytes : fromA.bytes,
+        bToAPackets: x === y ? 0 : fromB.packets,
+        bToABytes: x === y ? 0 : fromB.bytes,
+        first: ft.first,
+        last: ft.last,
+        firstFrame: f.firstFrame,
+      };
+      const c = map.get(k);
+      if (c === undefined) map.set(k, part);
+      else addConv(c, part);
     };
     const proto = keyProto(key[0]);
     if (proto === 6) addOne(byType.tcp, la, lb);
@@ -316,70 +330,10 @@ function conversations(a: Analyzer): Record<ConvType, ConversationReport[]> {
     const v6 = keyIsIpv6(key[0]);
     if (!(v6 && proto === 255)) addOne(v6 ? byType.ipv6 : byType.ip, addrOf(key, false), addrOf(key, true));
   }
-  const pairRows = (pairs: PairStats[], pick?: (p: PairStats) => boolean): ConversationReport[] =>
-    pairs.filter((p) => pick === undefined || pick(p)).map((p) => row({ ...p, order: 0 }));
-  const row = (c: Omit<ConvAcc, "order"> & { order: number }): ConversationReport => ({
-    a: c.a,
-    b: c.b,
-    aToBPackets: c.aToBPackets,
-    aToBBytes: c.aToBBytes,
-    bToAPackets: c.bToAPackets,
-    bToABytes: c.bToABytes,
-    packets: c.aToBPackets + c.bToAPackets,
-    bytes: c.aToBBytes + c.bToABytes,
-    relStart: c.first,
-    duration: c.last - c.first,
-  });
-  const out = {} as Record<ConvType, ConversationReport[]>;
-  for (const t of ["ip", "ipv6", "tcp", "udp"] as const) out[t] = [...byType[t].values()].map(row);
-  out.eth = pairRows(a.ethPairs.pairs);
-  // Outer IP pairs of tunnelled packets join the IP tables, as tshark taps every IP layer.
-  for (const p of a.outerPairs.pairs) {
-    const t = p.a.includes(":") ? "ipv6" : "ip";
-    const existing = out[t].find((r) => (r.a === p.a && r.b === p.b) || (r.a === p.b && r.b === p.a));
-    if (existing === undefined) out[t].push(row({ ...p, order: 0 }));
-    else {
-      const same = existing.a === p.a;
-      existing.aToBPackets += same ? p.aToBPackets : p.bToAPackets;
-      existing.aToBBytes += same ? p.aToBBytes : p.bToABytes;
-      existing.bToAPackets += same ? p.bToAPackets : p.aToBPackets;
-      existing.bToABytes += same ? p.bToABytes : p.aToBBytes;
-      existing.packets = existing.aToBPackets + existing.bToAPackets;
-      existing.bytes = existing.aToBBytes + existing.bToABytes;
-    }
-  }
-  for (const t of Object.keys(out) as ConvType[]) {
-    out[t].sort((x, y) => y.packets - x.packets || x.relStart - y.relStart);
-  }
-  return out;
-}
-
-function endpointsOf(rows: ConversationReport[]): EndpointReport[] {
-  const m = new Map<string, EndpointReport>();
-  const get = (addr: string) => {
-    let e = m.get(addr);
-    if (e === undefined) {
-      m.set(
-        addr,
-        e = { address: addr, packets: 0, bytes: 0, txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0 },
-      );
-    }
-    return e;
+  return {
+    ip: [...byType.ip.values()],
+    ipv6: [...byType.ipv6.values()],
+    tcp: [...byType.tcp.values()],
+    udp: [...byType.udp.values()],
   };
-  for (const r of rows) {
-    const ea = get(r.a), eb = get(r.b);
-    ea.txPackets += r.aToBPackets;
-    ea.txBytes += r.aToBBytes;
-    ea.rxPackets += r.bToAPackets;
-    ea.rxBytes += r.bToABytes;
-    eb.txPackets += r.bToAPackets;
-    eb.txBytes += r.bToABytes;
-    eb.rxPackets += r.aToBPackets;
-    eb.rxBytes += r.aToBBytes;
-  }
-  for (const e of m.values()) {
-    e.packets = e.txPackets + e.rxPackets;
-    e.bytes = e.txBytes + e.rxBytes;
-  }
-  return [...m.values()].sort((x, y) => y.packets - x.packets || x.address.localeCompare(y.address));
 }

@@ -1,0 +1,164 @@
+/**
+ * `mpp analyze` on several cores: N Workers each read and decode every frame of the input, own
+ * the flows whose key hash falls in their shard (frames without a flow go to shard 0), and send
+ * back a partial report; the partials merge exactly (report_merge.ts). Reading and decoding are
+ * repeated in every Worker, which is cheap next to the per-flow work they split (bench/RESULTS.md).
+ *
+ * Runs that need one thread stay on one: standard input (read once), stream numbering that must
+ * be global (--streams, --follow, --http, --extract-http), and callers' in-process hooks.
+ */
+import { MppError } from "../errors.ts";
+import type { AnalyzeFilesOptions, AnalyzeFilesResult } from "./analyze_files.ts";
+import { mergeReports, type PartialReport } from "./report_merge.ts";
+import type { AnalyzeReport } from "./report_schema.ts";
+import type { MppErrorCode } from "../errors.ts";
+import { TCP_DEFAULTS } from "../tcp/reassembly.ts";
+
+/** Inputs below this many bytes are analysed on one thread ("auto"): a Worker costs ~50 ms to start. */
+export const AUTO_MIN_BYTES = 64 << 20;
+/** Most shards "auto" picks: each one reads the whole input again. */
+const AUTO_MAX = 4;
+
+/** The options a Worker gets (plain data). */
+export interface ShardRequest {
+  paths: string[];
+  shard: { index: number; count: number };
+  opts: {
+    top?: number;
+    sort?: AnalyzeFilesOptions["sort"];
+    tcp?: AnalyzeFilesOptions["tcp"];
+    decodeAs?: string[];
+    ioInterval?: number;
+    filterExpr?: string;
+    progress: boolean;
+  };
+}
+
+interface WireError {
+  code: MppErrorCode;
+  message: string;
+  hint: string;
+}
+
+export type ShardMessage =
+  | { progress: [string, number, number | undefined] }
+  | {
+    done: {
+      partial: PartialReport;
+      files: AnalyzeReport["files"];
+      warnings: string[];
+      firstError: WireError | null;
+      packets: number;
+      filteredOut: number;
+    };
+  }
+  | { failed: WireError };
+
+/** What keeps a run on one thread, or null. */
+function needsOneThread(paths: string[], opts: AnalyzeFilesOptions): string | null {
+  if (paths.includes("-")) return "standard input is read once";
+  if ((opts.tcpListeners?.length ?? 0) > 0) return "--streams and --follow number streams globally";
+  if (opts.httpBodies !== undefined || opts.httpTransactions) return "--http and --extract-http list streams";
+  if (opts.tcpHook !== undefined || opts.registry !== undefined) return "an in-process hook or registry";
+  if (opts.filter !== undefined) return "a frame filter function";
+  return null;
+}
+
+/**
+ * How many shards to run: `threads` as given ("auto": the cores, up to 4, on inputs of at least
+ * AUTO_MIN_BYTES), or 1 when the run needs one thread (`note` then says why when threads were
+ * asked for explicitly).
+ */
+export async function shardPlan(
+  paths: string[],
+  opts: AnalyzeFilesOptions,
+): Promise<{ count: number; note?: string }> {
+  const want = opts.threads ?? 1;
+  if (want === 1) return { count: 1 };
+  const why = needsOneThread(paths, opts);
+  if (why !== null) {
+    return want === "auto" ? { count: 1 } : { count: 1, note: `analysed on one thread: ${why}` };
+  }
+  if (want !== "auto") return { count: want };
+  const cores = navigator.hardwareConcurrency ?? 1;
+  if (cores < 2) return { count: 1 };
+  let total = 0;
+  for (const p of paths) {
+    try {
+      total += (await Deno.stat(p)).size;
+    } catch {
+      // The run itself reports the unreadable file.
+    }
+  }
+  return { count: total >= AUTO_MIN_BYTES ? Math.min(cores, AUTO_MAX) : 1 };
+}
+
+function toError(e: WireError): MppError {
+  return new MppError(e.code, e.message, e.hint);
+}
+
+/** Runs `count` shards in Workers and merges their partial reports. */
+export async function analyzeSharded(
+  paths: string[],
+  opts: AnalyzeFilesOptions,
+  count: number,
+): Promise<Omit<AnalyzeFilesResult, "analyzer" | "tcp">> {
+  const url = new URL("./analyze_worker.ts", import.meta.url);
+  // The TCP memory cap is global: each shard gets its share.
+  const tcp = opts.tcp === false
+    ? false
+    : { ...opts.tcp, globalLimit: Math.floor((opts.tcp?.globalLimit ?? TCP_DEFAULTS.globalLimit) / count) };
+  const workers: Worker[] = [];
+  try {
+    const results = await Promise.all(
+      Array.from(
+        { length: count },
+        (_, index) =>
+          new Promise<Extract<ShardMessage, { done: unknown }>["done"]>((resolve, reject) => {
+            const w = new Worker(url, { type: "module" });
+            workers.push(w);
+            w.onmessage = (e: MessageEvent<ShardMessage>) => {
+              const m = e.data;
+              if ("progress" in m) opts.onProgress?.(...m.progress);
+              else if ("done" in m) resolve(m.done);
+              else reject(toError(m.failed));
+            };
+            w.onerror = (e) => {
+              e.preventDefault();
+              reject(new Error(`analysis shard ${index} failed: ${e.message}`));
+            };
+            const req: ShardRequest = {
+              paths,
+              shard: { index, count },
+              opts: {
+                top: opts.top,
+                sort: opts.sort,
+                tcp,
+                decodeAs: opts.decodeAs,
+                ioInterval: opts.ioInterval,
+                filterExpr: opts.filterExpr,
+                progress: index === 0 && opts.onProgress !== undefined,
+              },
+            };
+            w.postMessage(req);
+          }),
+      ),
+    );
+    // Every shard read the same files: shard 0's file list, warnings and errors speak for all.
+    const first = results[0];
+    if (first.firstError !== null && first.packets === 0 && first.filteredOut === 0) {
+      const err = toError(first.firstError);
+      throw paths.length === 1
+        ? err
+        : new MppError(err.code, `no file could be read (${first.warnings.join("; ")})`, err.hint);
+    }
+    const report = mergeReports(results.map((r) => r.partial), {
+      top: opts.top,
+      sort: opts.sort,
+      files: first.files,
+    });
+    return { report, warnings: first.warnings };
+  } finally {
+    for (const w of workers) w.terminate();
+  }
+}
