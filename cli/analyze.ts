@@ -6,6 +6,7 @@ import type { ConvType } from "../lib/flow/report_schema.ts";
 import { renderTree } from "./render/tree.ts";
 import { renderConversations, renderEndpoints, renderIo, renderPhs } from "./render/stats.ts";
 import { renderCsv } from "./render/csv.ts";
+import { JsonWriter } from "./render/json_out.ts";
 import { ProgressBar } from "./render/progress.ts";
 import type { StreamListener } from "../lib/tcp/reassembly.ts";
 import { StreamWriter } from "../lib/tcp/stream_writer.ts";
@@ -172,7 +173,8 @@ export function register(program: Program): void {
       if (!opts.quiet) { for (const w of warnings) console.error(`mpp: warning: ${w}`); }
       if (opts.json) {
         // Compact by default (a 1M-packet report is 40% smaller and faster to write); --pretty indents.
-        await writeOut(JSON.stringify(report, null, opts.pretty ? 2 : undefined) + "\n");
+        if (opts.pretty) await writeOut(JSON.stringify(report, null, 2) + "\n");
+        else writeJson(report);
         return;
       }
       if (opts.csv) {
@@ -190,6 +192,19 @@ export function register(program: Program): void {
       if (follow) parts.push(follow.render(opts.format));
       await writeOut(parts.join("\n"));
     });
+}
+
+/** Compact JSON to stdout in pieces (JsonWriter), never as one string. */
+function writeJson(report: unknown): void {
+  try {
+    new JsonWriter((b) => {
+      let off = 0;
+      while (off < b.length) off += Deno.stdout.writeSync(b.subarray(off));
+    }).write(report);
+  } catch (e) {
+    if (e instanceof Deno.errors.BrokenPipe) return;
+    throw e;
+  }
 }
 
 async function writeOut(s: string): Promise<void> {
