@@ -12,6 +12,10 @@ const SYMBOLS = {
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  // size_t and ssize_t as 32 bits: lengths here stay below 2^31, and a 64-bit result would come
+  // back as a BigInt on every call.
+  write32: { name: "write", parameters: ["i32", "buffer", "u32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   poll_async: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
@@ -121,6 +125,32 @@ export function ioctl(fd: number, request: number, arg: Uint8Array, detail?: str
 
 export function close(fd: number): void {
   libc().close(fd);
+}
+
+export const O_WRONLY = 0o1;
+export const O_CREAT = 0o100;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_CLOEXEC = 0o2000000;
+
+/** open(2) of a NUL-terminated path; the descriptor, or a SyscallError naming the path. */
+export function openPath(pathZ: Uint8Array, flags: number, mode: number, detail?: string): number {
+  return check(libc().open(pathZ, flags, mode), "open", detail);
+}
+
+/** Writes all of `b` to `fd` (retrying short writes); a SyscallError on failure. */
+export function writeAll(fd: number, b: Uint8Array, detail?: string): void {
+  const w = libc().write32;
+  let off = 0;
+  while (off < b.length) {
+    const n = w(fd, off === 0 ? b : b.subarray(off), b.length - off);
+    if (n < 0) {
+      const e = lastErrno();
+      if (e === 4) continue; // EINTR
+      throw new SyscallError("write", e, detail);
+    }
+    off += n;
+  }
 }
 
 /** One non-blocking read: the byte count, or -1 when nothing is queued (EAGAIN). */

@@ -1,12 +1,13 @@
 /**
  * `mpp analyze --streams DIR`: one file per connection direction, named like tcpflow's
  * (`srcip.sport-dstip.dport`, octets and ports zero-padded, `cNNNN` when a 4-tuple repeats), plus
- * DIR/index.json. Writes are batched: bytes are copied into per-direction buffers and appended to
- * the files when a connection ends or when all buffers together pass `maxBuffered`, so memory stays
- * bounded however many connections are open.
+ * DIR/index.json. Reassembled bytes are copied into a shared ring as they arrive and written by a
+ * file thread (write_ring.ts, file_writer_worker.ts), so the analysis thread makes no system call
+ * and memory stays at the ring's size however many connections are open.
  */
 import { z } from "zod";
 import { join } from "node:path";
+import { OP_CLOSE, OP_DATA, OP_FINISH, OP_OPEN, RingWriter } from "./write_ring.ts";
 import { MppError } from "../errors.ts";
 import type { StreamListener } from "./reassembly.ts";
 import type { TcpStream } from "./stream.ts";
@@ -45,9 +46,8 @@ export const StreamIndex = z.object({
 export type StreamIndex = z.infer<typeof StreamIndex>;
 
 class DirOut {
-  /** Bytes waiting for the file: one growing buffer (no object per segment). */
-  buf: Uint8Array | null = null;
-  size = 0;
+  /** Ring file id, or -1 until the direction's first byte opens its file. */
+  id = -1;
   written = 0;
   readonly gaps: { offset: number; length: number }[] = [];
   constructor(readonly file: string) {}
@@ -66,20 +66,19 @@ export function streamFileName(s: TcpStream, dir: number): string {
   return s.reuse > 0 ? `${base}c${s.reuse}` : base;
 }
 
-/** Bytes handed to the writer thread and not yet written, before the analysis waits. */
-const MAX_QUEUED = 64 << 20;
+/** Files the writer thread keeps open at once (the process limit here is often 20,000). */
+const MAX_OPEN = 4096;
 
 export class StreamWriter implements StreamListener {
-  private buffered = 0;
+  private ring: RingWriter | null = null;
   private worker: Worker | null = null;
-  private readonly queued = new Int32Array(new SharedArrayBuffer(4));
-  private readonly open_ = new Set<TcpStream>();
-  private readonly streams: TcpStream[] = [];
+  private nextId = 0;
+  private readonly enc = new TextEncoder();
 
-  constructor(readonly dir: string, readonly maxBuffered = 32 << 20) {}
+  constructor(readonly dir: string, readonly ringSize = 32 << 20, readonly maxOpen = MAX_OPEN) {}
 
   /** Creates DIR (and parents); fails with an MppError when that is impossible. */
-  static create(dir: string, maxBuffered?: number): StreamWriter {
+  static create(dir: string, ringSize?: number, maxOpen?: number): StreamWriter {
     try {
       Deno.mkdirSync(dir, { recursive: true });
     } catch (e) {
@@ -89,12 +88,11 @@ export class StreamWriter implements StreamListener {
         "give --streams a directory you can write to",
       );
     }
-    return new StreamWriter(dir, maxBuffered);
+    return new StreamWriter(dir, ringSize, maxOpen);
   }
 
   open(s: TcpStream): void {
     s.user = [new DirOut(streamFileName(s, 0)), new DirOut(streamFileName(s, 1))];
-    this.streams.push(s);
   }
 
   private pair(s: TcpStream): [DirOut, DirOut] | undefined {
@@ -102,82 +100,56 @@ export class StreamWriter implements StreamListener {
     return Array.isArray(u) && u[0] instanceof DirOut ? u as [DirOut, DirOut] : undefined;
   }
 
+  private start(): RingWriter {
+    const ring = this.ring = RingWriter.create(this.ringSize);
+    this.worker = new Worker(new URL("./file_writer_worker.ts", import.meta.url), { type: "module" });
+    this.worker.postMessage({ buffers: ring.buffers, maxOpen: this.maxOpen });
+    return ring;
+  }
+
   data(s: TcpStream, dir: number, b: Uint8Array, off: number, len: number): void {
     const o = (s.user as [DirOut, DirOut])[dir];
-    let buf = o.buf;
-    if (buf === null || o.size + len > buf.length) {
-      let n = buf === null ? 2048 : buf.length * 2;
-      while (n < o.size + len) n *= 2;
-      const nb = new Uint8Array(n);
-      if (buf !== null) nb.set(buf.subarray(0, o.size));
-      o.buf = buf = nb;
+    const ring = this.ring ?? this.start();
+    if (o.id < 0) {
+      o.id = this.nextId++;
+      const path = this.enc.encode(`${this.dir}/${o.file}\0`);
+      ring.put(OP_OPEN, o.id, path, 0, path.length);
     }
-    buf.set(b.subarray(off, off + len), o.size);
-    o.size += len;
-    this.buffered += len;
-    this.open_.add(s);
-    if (this.buffered > this.maxBuffered) this.flushAll();
+    const max = ring.maxPayload;
+    for (let k = 0; k < len; k += max) ring.put(OP_DATA, o.id, b, off + k, len - k < max ? len - k : max);
+    o.written += len;
   }
 
   gap(s: TcpStream, dir: number, len: number): void {
     const o = (s.user as [DirOut, DirOut])[dir];
-    if (o.gaps.length < MAX_LISTED_GAPS) o.gaps.push({ offset: o.written + o.size, length: len });
+    if (o.gaps.length < MAX_LISTED_GAPS) o.gaps.push({ offset: o.written, length: len });
   }
 
+  /** The connection ended: its files are closed (a later segment reopens them to append). */
   end(s: TcpStream): void {
-    this.flush(s);
-  }
-
-  /** Writes every buffer out (end of input). */
-  flushAll(): void {
-    for (const s of this.open_) this.flush(s);
-  }
-
-  private flush(s: TcpStream): void {
     const pair = this.pair(s);
-    if (pair === undefined) return;
-    for (const o of pair) {
-      if (o.size === 0) continue;
-      const path = join(this.dir, o.file);
-      this.write(path, o.buf!, o.size, o.written > 0);
-      this.buffered -= o.size;
-      o.written += o.size;
-      o.size = 0;
-      o.buf = null;
-    }
-    this.open_.delete(s);
-  }
-
-  /** Appends (or first creates) one file, on the writer thread, waiting while too much is queued. */
-  private write(path: string, buf: Uint8Array, size: number, append: boolean): void {
-    if (this.worker === null) {
-      this.worker = new Worker(new URL("./file_writer_worker.ts", import.meta.url), { type: "module" });
-      this.worker.postMessage({ init: this.queued.buffer });
-    }
-    for (let q = Atomics.load(this.queued, 0); q > MAX_QUEUED; q = Atomics.load(this.queued, 0)) {
-      Atomics.wait(this.queued, 0, q, 100);
-    }
-    Atomics.add(this.queued, 0, size);
-    // The buffer itself moves to the writer thread (transferred, not copied).
-    this.worker.postMessage({ job: { path, data: buf, size, append } }, [buf.buffer as ArrayBuffer]);
+    if (pair === undefined || this.ring === null) return;
+    for (const o of pair) if (o.id >= 0) this.ring.put(OP_CLOSE, o.id, null, 0, 0);
   }
 
   /** Waits until the writer thread wrote everything; throws its first error. */
   private async drain(): Promise<void> {
-    const w = this.worker;
-    if (w === null) return;
+    const w = this.worker, ring = this.ring;
+    if (w === null || ring === null) return;
     this.worker = null;
+    this.ring = null;
     const r = await new Promise<{ failure: string | null }>((resolve) => {
       w.onmessage = (e) => resolve(e.data);
-      w.postMessage({ drain: true });
+      ring.put(OP_FINISH, 0, null, 0, 0);
     });
     w.terminate();
-    if (r.failure !== null) throw new MppError("io", r.failure, "check free space and permissions");
+    if (r.failure !== null) {
+      throw new MppError("io", `cannot write TCP streams: ${r.failure}`, "check free space and permissions");
+    }
   }
 
   /** Flushes everything, waits for the files, and writes DIR/index.json for these streams. */
   async finish(streams: readonly TcpStream[], totals?: Record<string, number>): Promise<StreamIndex> {
-    this.flushAll();
     await this.drain();
     const idx: StreamIndex = { schema: "mpp.streams/1", totals, streams: [] };
     for (const s of streams) {
