@@ -7,12 +7,9 @@
  */
 import type { Packet } from "../lib/packet/packet.ts";
 import { type Decoder, NO_PDU, type Probe, type StreamInput } from "./decoder.ts";
-import {
-  HttpDirParser,
-  type HttpDirParser as Parser,
-  type HttpEvents,
-  type HttpHead,
-} from "./http_parser.ts";
+import { HttpDirParser, type HttpEvents, type HttpHead } from "./http_parser.ts";
+
+type Parser = HttpDirParser;
 
 export interface HttpTransaction {
   /** Ordinal of the TCP connection within its flow (0 unless the 4-tuple was reused). */
@@ -52,196 +49,274 @@ export interface HttpBodySink {
 /** Transactions kept per flow; more are counted in `dropped`. */
 export const MAX_TX_PER_FLOW = 10000;
 const PDU_QUEUE = 16;
+/** Idle connection parsers and spare transactions kept for reuse (more are left to the GC). */
+const POOL_MAX = 4096;
 
-class DirEvents implements HttpEvents {
-  constructor(private readonly s: HttpState, private readonly dir: number) {}
+/** One direction of a live connection: its parser and the message it is in. */
+class HttpDir implements HttpEvents {
+  readonly parser: Parser;
+  /** The transaction the current message belongs to (null: none, e.g. a 1xx response). */
+  cur: HttpTransaction | null = null;
+  curType = -1;
+  curIsResponse = false;
+  sinkHandle: unknown = null;
+
+  constructor(private readonly c: HttpConn, private readonly dir: number) {
+    this.parser = new HttpDirParser(this);
+  }
   head(h: HttpHead, t: number): boolean {
-    return this.s.onHead(this.dir, h, t);
+    return this.c.onHead(this.dir, h, t);
   }
   body(b: Uint8Array, off: number, len: number): void {
-    const h = this.s.sinkHandle[this.dir];
-    if (h !== null) this.s.dec.bodySink!.data(h, b, off, len);
+    const h = this.sinkHandle;
+    if (h !== null) this.c.dec.bodySink!.data(h, b, off, len);
   }
   end(bodyBytes: number, t: number, complete: boolean): void {
-    this.s.onEnd(this.dir, bodyBytes, t, complete);
+    this.c.onEnd(this.dir, bodyBytes, t, complete);
+  }
+}
+
+/**
+ * What a connection needs while it carries data: both parsers (with their line buffers and
+ * interned strings), the messages in progress and the requests waiting for their response. Taken
+ * from the decoder's pool on a connection's first bytes and given back when it ends, so a finished
+ * connection keeps only the counters of its HttpState.
+ */
+class HttpConn {
+  state!: HttpState;
+  readonly d0: HttpDir;
+  readonly d1: HttpDir;
+  /**
+   * Someone reads the transactions (kept for the report, or handed to a body sink). Off, only the
+   * counts matter: the strings and times are not filled in.
+   */
+  full = true;
+  /** Requests waiting for their response, oldest first: waiting[waitHead, waitTail). */
+  private readonly waiting: HttpTransaction[] = [];
+  private waitHead = 0;
+  private waitTail = 0;
+
+  constructor(readonly dec: HttpDecoder) {
+    this.d0 = new HttpDir(this, 0);
+    this.d1 = new HttpDir(this, 1);
+  }
+
+  onHead(dir: number, h: HttpHead, _t: number): boolean {
+    const st = this.state, dec = this.dec;
+    const headerBytes = h.headerBytes;
+    if (!h.isResponse) {
+      st.requests++;
+      const tx = dec.newTx(st.conn);
+      tx.method = h.method;
+      if (this.full) {
+        tx.host = h.host;
+        tx.uri = h.uri;
+        tx.version = versionString(h.version);
+        tx.reqHeaderBytes = headerBytes;
+        tx.reqStart = h.startT;
+      }
+      this.begin(dir, tx, false, dec.requestType(h.method));
+      if (h.version === 9) {
+        // HTTP/0.9: the answer is the raw document up to the close, without a status line.
+        const o = dir === 0 ? this.d1 : this.d0;
+        o.cur = tx;
+        o.curType = -1;
+        o.curIsResponse = true;
+        tx.respComplete = false;
+        o.parser.rawBody();
+      } else this.waiting[this.waitTail++] = tx;
+      return false;
+    }
+    st.responses++;
+    const type = dec.responseType(h.status);
+    const d = dir === 0 ? this.d0 : this.d1;
+    if (h.status >= 100 && h.status < 200 && h.status !== 101) {
+      if (this.waitHead < this.waitTail && this.full) {
+        const tx = this.waiting[this.waitHead];
+        if (tx.interim === NO_INTERIM) tx.interim = [];
+        tx.interim.push(h.status);
+        tx.respStart ??= h.startT;
+      }
+      d.cur = null;
+      d.curType = type;
+      d.curIsResponse = true;
+      return true;
+    }
+    let tx: HttpTransaction;
+    if (this.waitHead < this.waitTail) {
+      tx = this.waiting[this.waitHead];
+      this.waiting[this.waitHead++] = NO_TX;
+      if (this.waitHead === this.waitTail) this.waitHead = this.waitTail = 0;
+    } else tx = dec.newTx(st.conn); // a response without its request (capture started mid-connection)
+    if (this.full) {
+      tx.status = h.status;
+      tx.respHeaderBytes = headerBytes;
+      tx.respStart ??= h.startT;
+      tx.contentType = h.contentType;
+      tx.contentEncoding = h.contentEncoding;
+    }
+    this.begin(dir, tx, true, type);
+    return tx.method === "HEAD" || h.status === 204 || h.status === 304 || h.status === 101;
+  }
+
+  private begin(dir: number, tx: HttpTransaction, response: boolean, type: number): void {
+    const d = dir === 0 ? this.d0 : this.d1;
+    d.cur = tx;
+    d.curType = type;
+    d.curIsResponse = response;
+    const sink = this.dec.bodySink;
+    if (sink !== null) {
+      const old = d.sinkHandle;
+      if (old !== null) sink.end(old, false);
+      d.sinkHandle = sink.begin(this.state, tx, response);
+    }
+  }
+
+  onEnd(dir: number, bodyBytes: number, t: number, complete: boolean): void {
+    const d = dir === 0 ? this.d0 : this.d1;
+    const h = d.sinkHandle;
+    if (h !== null) {
+      d.sinkHandle = null;
+      this.dec.bodySink!.end(h, complete);
+    }
+    const type = d.curType;
+    if (complete && type >= 0) this.state.pushPdu(type);
+    d.curType = -1;
+    const tx = d.cur;
+    d.cur = null;
+    if (tx === null) return;
+    if (!d.curIsResponse) {
+      if (this.full) {
+        tx.reqBodyBytes = bodyBytes;
+        tx.reqEnd = t;
+      }
+      tx.reqComplete = complete;
+      return;
+    }
+    if (this.full) {
+      tx.respBodyBytes = bodyBytes;
+      tx.respEnd = t;
+    }
+    tx.respComplete = complete;
+    tx.complete = complete && tx.reqComplete;
+    this.state.keep(tx);
+  }
+
+  /** The connection ended: close-delimited bodies end; unanswered requests are kept. */
+  close(t: number): void {
+    this.d0.parser.close(t);
+    this.d1.parser.close(t);
+    const w = this.waiting;
+    for (let i = this.waitHead; i < this.waitTail; i++) {
+      const tx = w[i];
+      w[i] = NO_TX;
+      this.state.keep(tx);
+    }
+    this.waitHead = this.waitTail = 0;
+  }
+
+  /** Nothing of the ended connection is left in flight: the parsers can serve another connection. */
+  get idle(): boolean {
+    return this.d0.parser.idle && this.d1.parser.idle;
   }
 }
 
 export class HttpState {
-  readonly parsers: [Parser, Parser];
-  readonly transactions: HttpTransaction[] = [];
+  private txs: HttpTransaction[] = NO_TX_LIST;
   dropped = 0;
   /** Transactions ended (kept or not). */
   finished = 0;
   requests = 0;
   responses = 0;
   conn = 0;
-  /** Requests waiting for their response, oldest first. */
-  private waiting: HttpTransaction[] = [];
-  private readonly cur: [HttpTransaction | null, HttpTransaction | null] = [null, null];
-  private readonly curType = [-1, -1];
-  private readonly curIsResponse = [false, false];
-  readonly sinkHandle: [unknown, unknown] = [null, null];
-  /** Packet types of messages completed since the last `decode`. */
-  private readonly pdus = new Int32Array(PDU_QUEUE);
+  /** Malformed lines of the connections already ended. */
+  private malformedDone = 0;
+  /** The connection carrying data now (null between connections). */
+  live: HttpConn | null = null;
+  /**
+   * Packet types of messages completed since the last `decode`: nearly always one or two, kept in
+   * fields; more go to an array made on first use.
+   */
   private pduCount = 0;
   private pduRead = 0;
+  private pdu0 = 0;
+  private pdu1 = 0;
+  private pduMore: number[] | null = null;
 
-  constructor(readonly dec: HttpDecoder) {
-    this.parsers = [new HttpDirParser(new DirEvents(this, 0)), new HttpDirParser(new DirEvents(this, 1))];
+  constructor(readonly dec: HttpDecoder) {}
+
+  /** Transactions kept (with `keepTransactions`), in the order they ended. */
+  get transactions(): readonly HttpTransaction[] {
+    return this.txs;
   }
 
-  onHead(dir: number, h: HttpHead, _t: number): boolean {
-    const headerBytes = h.headerBytes;
-    if (!h.isResponse) {
-      this.requests++;
-      const tx: HttpTransaction = {
-        conn: this.conn,
-        method: h.method,
-        host: h.host,
-        uri: h.uri,
-        version: versionString(h.version),
-        status: null,
-        interim: NO_INTERIM,
-        reqHeaderBytes: headerBytes,
-        reqBodyBytes: 0,
-        respHeaderBytes: 0,
-        respBodyBytes: 0,
-        contentType: "",
-        contentEncoding: "",
-        reqStart: h.startT,
-        reqEnd: null,
-        respStart: null,
-        respEnd: null,
-        complete: false,
-        reqComplete: false,
-        respComplete: false,
-      };
-      this.waiting.push(tx);
-      this.begin(dir, tx, false, this.dec.requestType(h.method));
-      if (h.version === 9) {
-        // HTTP/0.9: the answer is the raw document up to the close, without a status line.
-        this.waiting.pop();
-        const o = dir ^ 1;
-        this.cur[o] = tx;
-        this.curType[o] = -1;
-        this.curIsResponse[o] = true;
-        tx.respComplete = false;
-        this.parsers[o].rawBody();
-      }
-      return false;
-    }
-    this.responses++;
-    const type = this.dec.responseType(h.status);
-    if (h.status >= 100 && h.status < 200 && h.status !== 101) {
-      const tx = this.waiting[0];
-      if (tx !== undefined) {
-        if (tx.interim === NO_INTERIM) tx.interim = [];
-        tx.interim.push(h.status);
-        tx.respStart ??= h.startT;
-      }
-      this.cur[dir] = null;
-      this.curType[dir] = type;
-      this.curIsResponse[dir] = true;
-      return true;
-    }
-    let tx = this.waiting.shift();
-    if (tx === undefined) {
-      // A response without its request (capture started mid-connection).
-      tx = {
-        conn: this.conn,
-        method: null,
-        host: "",
-        uri: "",
-        version: "",
-        status: null,
-        interim: NO_INTERIM,
-        reqHeaderBytes: 0,
-        reqBodyBytes: 0,
-        respHeaderBytes: 0,
-        respBodyBytes: 0,
-        contentType: "",
-        contentEncoding: "",
-        reqStart: null,
-        reqEnd: null,
-        respStart: null,
-        respEnd: null,
-        complete: false,
-        reqComplete: false,
-        respComplete: false,
-      };
-    }
-    tx.status = h.status;
-    tx.respHeaderBytes = headerBytes;
-    tx.respStart ??= h.startT;
-    tx.contentType = h.contentType;
-    tx.contentEncoding = h.contentEncoding;
-    this.begin(dir, tx, true, type);
-    return tx.method === "HEAD" || h.status === 204 || h.status === 304 || h.status === 101;
+  /** Lines that did not parse, both directions, every connection. */
+  get malformed(): number {
+    const c = this.live;
+    return this.malformedDone + (c === null ? 0 : c.d0.parser.malformed + c.d1.parser.malformed);
   }
 
-  private begin(dir: number, tx: HttpTransaction, response: boolean, type: number): void {
-    this.cur[dir] = tx;
-    this.curType[dir] = type;
-    this.curIsResponse[dir] = response;
-    const sink = this.dec.bodySink;
-    if (sink !== null) {
-      const old = this.sinkHandle[dir];
-      if (old !== null) sink.end(old, false);
-      this.sinkHandle[dir] = sink.begin(this, tx, response);
-    }
+  /** The live connection's parser of one direction (taking a connection from the pool first). */
+  parser(fromOrig: boolean): Parser {
+    let c = this.live;
+    if (c === null) c = this.live = this.dec.takeConn(this);
+    return fromOrig ? c.d0.parser : c.d1.parser;
   }
 
-  onEnd(dir: number, bodyBytes: number, t: number, complete: boolean): void {
-    const h = this.sinkHandle[dir];
-    if (h !== null) {
-      this.sinkHandle[dir] = null;
-      this.dec.bodySink!.end(h, complete);
-    }
-    const type = this.curType[dir];
-    if (complete && type >= 0 && this.pduCount < PDU_QUEUE) this.pdus[this.pduCount++] = type;
-    this.curType[dir] = -1;
-    const tx = this.cur[dir];
-    this.cur[dir] = null;
-    if (tx === null) return;
-    if (!this.curIsResponse[dir]) {
-      tx.reqBodyBytes = bodyBytes;
-      tx.reqEnd = t;
-      tx.reqComplete = complete;
+  pushPdu(type: number): void {
+    const n = this.pduCount;
+    if (n >= PDU_QUEUE) return;
+    if (n === 0) this.pdu0 = type;
+    else if (n === 1) this.pdu1 = type;
+    else (this.pduMore ??= []).push(type);
+    this.pduCount = n + 1;
+  }
+
+  keep(tx: HttpTransaction): void {
+    this.finished++;
+    const dec = this.dec;
+    if (!dec.keepTransactions) {
+      if (dec.bodySink === null) dec.recycle(tx);
       return;
     }
-    tx.respBodyBytes = bodyBytes;
-    tx.respEnd = t;
-    tx.respComplete = complete;
-    tx.complete = complete && tx.reqComplete;
-    this.keep(tx);
-  }
-
-  private keep(tx: HttpTransaction): void {
-    this.finished++;
-    if (!this.dec.keepTransactions) return;
-    if (this.transactions.length < MAX_TX_PER_FLOW) this.transactions.push(tx);
-    else this.dropped++;
+    if (this.txs.length < MAX_TX_PER_FLOW) {
+      if (this.txs === NO_TX_LIST) this.txs = [];
+      this.txs.push(tx);
+    } else this.dropped++;
   }
 
   /** Next completed message's packet type, or -1. */
   popPdu(): number {
-    if (this.pduRead >= this.pduCount) {
+    const r = this.pduRead;
+    if (r >= this.pduCount) {
       this.pduRead = this.pduCount = 0;
+      if (this.pduMore !== null) this.pduMore.length = 0;
       return -1;
     }
-    return this.pdus[this.pduRead++];
+    this.pduRead = r + 1;
+    return r === 0 ? this.pdu0 : r === 1 ? this.pdu1 : this.pduMore![r - 2];
   }
 
   /** The connection ended: close-delimited bodies end; unanswered requests are kept. */
   endConnection(t: number): void {
-    this.parsers[0].close(t);
-    this.parsers[1].close(t);
-    for (const tx of this.waiting) this.keep(tx);
-    this.waiting = [];
+    const c = this.live;
+    if (c !== null) {
+      c.close(t);
+      // A partial line left in a parser would continue if the connection came back: keep it then.
+      if (c.idle) {
+        this.malformedDone += c.d0.parser.malformed + c.d1.parser.malformed;
+        this.live = null;
+        this.dec.giveConn(c);
+      }
+    }
     this.conn++;
   }
 }
+
+/** Placeholder for a slot of the waiting queue already answered. */
+const NO_TX = {} as HttpTransaction;
+/** Shared empty list of a state that kept no transaction yet (replaced on the first one). */
+const NO_TX_LIST: HttpTransaction[] = [];
 
 /** Shared empty list: most transactions have no 1xx response (replaced on the first one). */
 const NO_INTERIM: number[] = [];
@@ -279,10 +354,10 @@ const METHODS = [
 
 const streamInput: StreamInput<HttpState> = {
   data(s, fromOrig, b, off, len, t) {
-    s.parsers[fromOrig ? 0 : 1].data(b, off, len, t);
+    s.parser(fromOrig).data(b, off, len, t);
   },
   gap(s, fromOrig, len, t) {
-    s.parsers[fromOrig ? 0 : 1].gap(len, t);
+    s.parser(fromOrig).gap(len, t);
   },
   end(s, t) {
     s.endConnection(t);
@@ -306,6 +381,8 @@ export class HttpDecoder implements Decoder<HttpState> {
    */
   keepTransactions = true;
   private readonly typeIndex = new Map<string, number>();
+  private readonly conns: HttpConn[] = [];
+  private readonly spareTx: HttpTransaction[] = [];
   private readonly byMethod = new Map<string, number>();
   private readonly byStatus = new Int32Array(1000).fill(-1);
 
@@ -319,6 +396,79 @@ export class HttpDecoder implements Decoder<HttpState> {
     let i = this.byStatus[status];
     if (i < 0) this.byStatus[status] = i = this.typeOf(`${status} response`);
     return i;
+  }
+
+  /** A connection's parsers for `s`, reused from an ended connection when one is free. */
+  takeConn(s: HttpState): HttpConn {
+    const c = this.conns.pop() ?? new HttpConn(this);
+    c.state = s;
+    const strings = this.keepTransactions || this.bodySink !== null;
+    c.full = strings;
+    c.d0.parser.reset();
+    c.d1.parser.reset();
+    c.d0.parser.wantStrings = strings;
+    c.d1.parser.wantStrings = strings;
+    return c;
+  }
+
+  giveConn(c: HttpConn): void {
+    if (this.conns.length < POOL_MAX) this.conns.push(c);
+  }
+
+  /** A blank transaction (a spare one when transactions are not kept). */
+  newTx(conn: number): HttpTransaction {
+    const tx = this.spareTx.pop();
+    if (tx === undefined) {
+      return {
+        conn,
+        method: null,
+        host: "",
+        uri: "",
+        version: "",
+        status: null,
+        interim: NO_INTERIM,
+        reqHeaderBytes: 0,
+        reqBodyBytes: 0,
+        respHeaderBytes: 0,
+        respBodyBytes: 0,
+        contentType: "",
+        contentEncoding: "",
+        reqStart: null,
+        reqEnd: null,
+        respStart: null,
+        respEnd: null,
+        complete: false,
+        reqComplete: false,
+        respComplete: false,
+      };
+    }
+    tx.conn = conn;
+    tx.method = null;
+    tx.host =
+      tx.uri =
+      tx.version =
+      tx.contentType =
+      tx.contentEncoding =
+        "";
+    tx.status = null;
+    tx.interim = NO_INTERIM;
+    tx.reqHeaderBytes =
+      tx.reqBodyBytes =
+      tx.respHeaderBytes =
+      tx.respBodyBytes =
+        0;
+    tx.reqStart =
+      tx.reqEnd =
+      tx.respStart =
+      tx.respEnd =
+        null;
+    tx.complete = tx.reqComplete = tx.respComplete = false;
+    return tx;
+  }
+
+  /** A finished transaction nobody keeps. */
+  recycle(tx: HttpTransaction): void {
+    if (this.spareTx.length < POOL_MAX) this.spareTx.push(tx);
   }
 
   /** Index of a packet type name, added on first use. */
@@ -397,7 +547,7 @@ export class HttpDecoder implements Decoder<HttpState> {
       requests: s.requests,
       responses: s.responses,
       transactions: s.finished,
-      malformedLines: s.parsers[0].malformed + s.parsers[1].malformed,
+      malformedLines: s.malformed,
     };
   }
 }

@@ -2,17 +2,20 @@
  * Incremental HTTP/1.x message parser for one direction of a reassembled TCP stream. It takes the
  * stream in chunks of any size, finds message boundaries (Content-Length, chunked, close-delimited,
  * bodyless) and reports heads, body bytes and message ends to its owner. Lines are gathered in one
- * reused buffer; bodies are skipped by arithmetic, never copied.
+ * reused buffer; bodies are skipped by arithmetic, never copied. A parser can be reused for another
+ * stream after `reset` (decoders/http.ts pools them across connections).
  */
 
 /** What a parsed head says; one reused object per parser (copy what you keep). */
 export class HttpHead {
   isResponse = false;
   method = "";
+  /** The request target; "" when the parser's `wantStrings` is off. */
   uri = "";
   /** 10 for HTTP/1.0, 11 for HTTP/1.1. */
   version = 11;
   status = 0;
+  /** Host, Content-Encoding (lower case) and Content-Type: "" when `wantStrings` is off. */
   host = "";
   contentLength = -1;
   chunked = false;
@@ -115,13 +118,37 @@ export class HttpDirParser {
   private readonly hostStr = new Interner();
   private readonly typeStr = new Interner();
   private readonly encStr = new Interner();
-  private readonly teStr = new Interner();
-  private readonly connStr = new Interner();
   /** Lines that did not parse (bad start line, overlong line, bad chunk size). */
   malformed = 0;
   messages = 0;
+  /**
+   * Decode the target and the Host, Content-Type and Content-Encoding values into strings. Owners
+   * that only count messages turn this off: then a message costs no string at all.
+   */
+  wantStrings = true;
 
   constructor(private readonly ev: HttpEvents) {}
+
+  /** Back to the start of a new stream, keeping the grown line buffer and the interned strings. */
+  reset(): void {
+    this.state = S_START;
+    this.lb = this.line;
+    this.ls = 0;
+    this.lineLen = 0;
+    this.lineOver = false;
+    this.remaining = 0;
+    this.bodyBytes = 0;
+    this.inMessage = false;
+    this.damaged = false;
+    this.head.reset();
+    this.malformed = 0;
+    this.messages = 0;
+  }
+
+  /** No partial line is pending: after `close`, the parser is as good as a reset one. */
+  get idle(): boolean {
+    return this.lineLen === 0 && !this.inMessage;
+  }
 
   /** Feeds stream bytes b[off, off+len) that arrived at time t. */
   data(b: Uint8Array, off: number, len: number, t: number): void {
@@ -316,7 +343,7 @@ export class HttpDirParser {
     if (!v09 && (u + 9 !== n || !isHttpVersion(l, o + u + 1))) return false;
     h.isResponse = false;
     h.method = methodString(l, o, k);
-    h.uri = latin1.decode(l.subarray(o + k + 1, o + u));
+    h.uri = this.wantStrings ? latin1.decode(l.subarray(o + k + 1, o + u)) : "";
     h.version = v09 ? 9 : (l[o + u + 6] - 48) * 10 + (l[o + u + 8] - 48);
     return true;
   }
@@ -344,14 +371,13 @@ export class HttpDirParser {
       }
       if (ok && x <= Number.MAX_SAFE_INTEGER) h.contentLength = x;
       else this.malformed++;
-    } else if (nameIs(l, o, c, "transfer-encoding")) {
-      h.chunked = this.teStr.get(l, v, e, true).includes("chunked");
+    } else if (nameIs(l, o, c, "transfer-encoding")) h.chunked = containsLower(l, v, e, CHUNKED);
+    else if (!this.wantStrings) {
+      if (nameIs(l, o, c, "connection")) h.connectionClose = containsLower(l, v, e, CLOSE);
     } else if (nameIs(l, o, c, "host")) h.host = this.hostStr.get(l, v, e, false);
     else if (nameIs(l, o, c, "content-encoding")) h.contentEncoding = this.encStr.get(l, v, e, true);
     else if (nameIs(l, o, c, "content-type")) h.contentType = this.typeStr.get(l, v, e, false);
-    else if (nameIs(l, o, c, "connection")) {
-      h.connectionClose = this.connStr.get(l, v, e, true).includes("close");
-    }
+    else if (nameIs(l, o, c, "connection")) h.connectionClose = containsLower(l, v, e, CLOSE);
   }
 
   private headersDone(t: number): void {
@@ -395,6 +421,24 @@ function digits3(l: Uint8Array, o: number): number {
 
 function isTokenUpper(c: number): boolean {
   return (c >= 65 && c <= 90) || c === 45 || c === 95;
+}
+
+const CHUNKED = Uint8Array.from("chunked", (c) => c.charCodeAt(0));
+const CLOSE = Uint8Array.from("close", (c) => c.charCodeAt(0));
+
+/**
+ * Whether l[s, e) contains the lower-case ASCII letters `w` in any case: the same answer as
+ * `latin1 decode + toLowerCase() + includes(w)` (no other Latin-1 character lower-cases to ASCII),
+ * without making a string.
+ */
+function containsLower(l: Uint8Array, s: number, e: number, w: Uint8Array): boolean {
+  const n = w.length;
+  for (let i = s; i + n <= e; i++) {
+    let k = 0;
+    while (k < n && (l[i + k] | 0x20) === w[k]) k++;
+    if (k === n) return true;
+  }
+  return false;
 }
 
 /** Case-insensitive compare of l[o, o+len) with a lower-case ASCII name. */

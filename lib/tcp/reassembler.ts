@@ -104,8 +104,11 @@ export class DirReassembler {
    * moment before the segment that filled the hole (seen on veth captures).
    */
   acked(ack: number, _t: number): void {
-    if (!this.started) return;
-    const r = this.rel(ack);
+    if (this.started) this.ackedAt(this.rel(ack));
+  }
+
+  /** `acked` with the acknowledgement already turned into a stream offset (the direction started). */
+  ackedAt(r: number): void {
     if (r <= this.ackedRel) return;
     this.ackedRel = r;
     const ring = this.ring;
@@ -131,23 +134,32 @@ export class DirReassembler {
   /** One segment's payload b[off, off+len) at sequence `seq` (after any SYN). */
   segment(seq: number, b: Uint8Array, off: number, len: number, t: number): void {
     this.segments++;
-    this.place(seq, b, off, len, t);
+    if (len > 0 && !this.started) this.startAt(seq);
+    this.placeAt(this.started ? this.rel(seq) : 0, b, off, len, t);
+  }
+
+  /** Mid-stream pick-up: the first data seen starts the stream at `seq`. */
+  startAt(seq: number): void {
+    this.started = true;
+    this.isn = (seq - 1) >>> 0;
+    this.nextSeq = seq;
+    this.next = 0;
+  }
+
+  /**
+   * The rest of `segment` once the sequence number is a stream offset (`rel`, ignored without
+   * payload). The caller counted the segment and started the direction if it carries data.
+   */
+  placeAt(rel: number, b: Uint8Array, off: number, len: number, t: number): void {
+    this.place(rel, b, off, len, t);
     if (this.ackSkipAt >= 0) this.ackSkip(t);
   }
 
-  private place(seq: number, b: Uint8Array, off: number, len: number, t: number): void {
+  private place(rel: number, b: Uint8Array, off: number, len: number, t: number): void {
     if (this.firstT < 0) this.firstT = t;
     this.lastT = t;
     if (len <= 0) return;
     this.dataSegments++;
-    if (!this.started) {
-      // Mid-stream pick-up: the first data seen starts the stream.
-      this.started = true;
-      this.isn = (seq - 1) >>> 0;
-      this.nextSeq = seq;
-      this.next = 0;
-    }
-    let rel = this.rel(seq);
     const end = rel + len;
     if (rel === this.lastRel && len === this.lastLen) this.duplicates++;
     this.lastRel = rel;

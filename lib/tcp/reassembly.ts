@@ -7,7 +7,6 @@
 import type { Packet } from "../packet/packet.ts";
 import { TcpFlag } from "../packet/packet.ts";
 import type { Decoder } from "../../decoders/decoder.ts";
-import { formatIpv4, formatIpv6 } from "../packet/format.ts";
 import { RingBudget } from "./ring.ts";
 import type { ReassemblyLimits } from "./reassembler.ts";
 import { type StreamEvents, TcpState, TcpStream } from "./stream.ts";
@@ -166,7 +165,7 @@ export class TcpReassembly implements StreamEvents {
     const d = s.dirs[dir], o = s.dirs[dir ^ 1];
     const retx = d.retransmitted, gaps = d.gaps, peerGaps = o.gaps;
     const len = p.payloadOff >= 0 ? p.payloadLen : 0;
-    s.segment(dir, flags, p.tcpSeq, p.tcpAck, p.tcpWindow, p.data, p.payloadOff, len, t);
+    s.segment(dir, p, len, t);
     const tc = flow.tcp;
     if (tc !== null) {
       if (d.retransmitted !== retx && isPow10(d.retransmitted)) tc.letter(dir, "t");
@@ -211,11 +210,7 @@ export class TcpReassembly implements StreamEvents {
   private open(flow: TcpFlowSlot, p: Packet, dir: number, reuse: number, t: number): TcpStream {
     const s = new TcpStream(this.streams.length, flow, reuse, this.limits, this.budget, this, t);
     s.firstDir = dir;
-    const v6 = p.ipVersion === 6;
-    s.addr[dir] = v6 ? formatIpv6(p.src) : formatIpv4(p.src[0]);
-    s.addr[dir ^ 1] = v6 ? formatIpv6(p.dst) : formatIpv4(p.dst[0]);
-    s.port[dir] = p.srcPort;
-    s.port[dir ^ 1] = p.dstPort;
+    s.setEndpoints(p, dir);
     this.streams.push(s);
     this.active.push(s);
     flow.tcpStreams = s;

@@ -2,9 +2,16 @@
  * One TCP connection (one incarnation of a 4-tuple): its state machine and a reassembler per
  * direction. Direction 0 is the flow's originator. Reassembled bytes go to the owner's listener.
  */
-import { TcpFlag } from "../packet/packet.ts";
-import { DirReassembler, type ReassemblyLimits, type StreamSink } from "./reassembler.ts";
+import { type Packet, TcpFlag } from "../packet/packet.ts";
+import { formatIpv4, formatIpv6 } from "../packet/format.ts";
+import { DirReassembler, type ReassemblyLimits, seqDiff, type StreamSink } from "./reassembler.ts";
 import type { RingBudget } from "./ring.ts";
+
+/** The fields of a decoded TCP segment a connection reads. */
+export type TcpSegmentView = Pick<
+  Packet,
+  "tcpFlags" | "tcpSeq" | "tcpAck" | "tcpWindow" | "data" | "payloadOff"
+>;
 
 export const TcpState = {
   /** Nothing but pure ACKs seen yet. */
@@ -49,11 +56,17 @@ export class TcpStream implements StreamSink {
   lastT: number;
   /** Free slot for consumers (e.g. the --streams writer's per-stream record). */
   user: unknown = null;
-  /** Endpoints: [0] the originator, [1] the responder (addresses as text, set when opened). */
-  readonly addr: [string, string] = ["", ""];
-  readonly port: [number, number] = [0, 0];
   /** Direction of the connection's first segment (tshark's "Node 0"). */
   firstDir = 0;
+  // Endpoints as numbers; the text is made only when someone asks (--streams, --follow).
+  private ip0 = 0;
+  private ip1 = 0;
+  private port0 = 0;
+  private port1 = 0;
+  /** IPv6: both addresses as 4 words each (null for IPv4). */
+  private ip6: Uint32Array | null = null;
+  private addrText: [string, string] | null = null;
+  private portPair: [number, number] | null = null;
 
   constructor(
     /** tshark's tcp.stream: streams numbered from 0 in order of their first segment. */
@@ -69,6 +82,40 @@ export class TcpStream implements StreamSink {
   ) {
     this.dirs = [new DirReassembler(0, limits, budget, this), new DirReassembler(1, limits, budget, this)];
     this.firstT = this.lastT = t;
+  }
+
+  /** Records the endpoints from the connection's first segment, sent by `dir`. */
+  setEndpoints(p: Packet, dir: number): void {
+    const src = dir === 0 ? 0 : 4, dst = 4 - src;
+    if (p.ipVersion === 6) {
+      const w = this.ip6 = new Uint32Array(8);
+      for (let i = 0; i < 4; i++) {
+        w[src + i] = p.src[i];
+        w[dst + i] = p.dst[i];
+      }
+    } else {
+      this.ip0 = dir === 0 ? p.src[0] : p.dst[0];
+      this.ip1 = dir === 0 ? p.dst[0] : p.src[0];
+    }
+    this.port0 = dir === 0 ? p.srcPort : p.dstPort;
+    this.port1 = dir === 0 ? p.dstPort : p.srcPort;
+  }
+
+  /** Endpoints: [0] the originator, [1] the responder, addresses as text. */
+  get addr(): readonly [string, string] {
+    let a = this.addrText;
+    if (a === null) {
+      const w = this.ip6;
+      a = this.addrText = w === null
+        ? [formatIpv4(this.ip0), formatIpv4(this.ip1)]
+        : [formatIpv6(w.subarray(0, 4)), formatIpv6(w.subarray(4, 8))];
+    }
+    return a;
+  }
+
+  /** Ports: [0] the originator's, [1] the responder's. */
+  get port(): readonly [number, number] {
+    return this.portPair ??= [this.port0, this.port1];
   }
 
   onData(dir: number, b: Uint8Array, off: number, len: number, t: number): void {
@@ -93,23 +140,19 @@ export class TcpStream implements StreamSink {
     return seq !== d.isn && (d.bytes > 0 || this.dirs[dir ^ 1].bytes > 0 || this.state === TcpState.CLOSING);
   }
 
-  /** One segment from `dir`; payload is b[off, off+len). */
-  segment(
-    dir: number,
-    flags: number,
-    seq: number,
-    ack: number,
-    window: number,
-    b: Uint8Array,
-    off: number,
-    len: number,
-    t: number,
-  ): void {
+  /**
+   * One segment from `dir`; its payload is p.data[p.payloadOff, +len). Sequence numbers are read
+   * from the packet and turned into stream offsets here: uint32 values passed to a call would be
+   * boxed (a heap number each), small offsets are not.
+   */
+  segment(dir: number, p: TcpSegmentView, len: number, t: number): void {
     this.lastT = t;
     const me = this.dirs[dir], peer = this.dirs[dir ^ 1];
+    const flags = p.tcpFlags;
+    let seq = p.tcpSeq;
     const syn = (flags & TcpFlag.SYN) !== 0, hasAck = (flags & TcpFlag.ACK) !== 0;
     const rst = (flags & TcpFlag.RST) !== 0;
-    if (window === 0 && !syn && !rst) me.zeroWindow++;
+    if (p.tcpWindow === 0 && !syn && !rst) me.zeroWindow++;
     if (syn) {
       me.syn(seq);
       if (hasAck) {
@@ -117,8 +160,12 @@ export class TcpStream implements StreamSink {
       } else if (this.state === TcpState.NEW) this.state = TcpState.SYN_SENT;
       seq = (seq + 1) >>> 0;
     } else if (hasAck && this.state === TcpState.SYN_RECEIVED) this.state = TcpState.ESTABLISHED;
-    if (hasAck) peer.acked(ack, t);
-    if (len > 0 || !syn) me.segment(seq, b, off, len, t);
+    if (hasAck && peer.started) peer.ackedAt(peer.next + seqDiff(p.tcpAck, peer.nextSeq));
+    if (len > 0 || !syn) {
+      me.segments++;
+      if (len > 0 && !me.started) me.startAt(seq);
+      me.placeAt(me.started ? me.next + seqDiff(seq, me.nextSeq) : 0, p.data, p.payloadOff, len, t);
+    }
     if (len > 0 && (this.state === TcpState.NEW || this.state === TcpState.SYN_SENT)) {
       this.state = this.state === TcpState.NEW ? TcpState.MIDSTREAM : TcpState.ESTABLISHED;
     }

@@ -129,8 +129,8 @@ Deno.test("malformed input: bad start line, bad chunk size, overlong line never 
     [true, "GET /ok HTTP/1.1\r\n\r\n"],
     [false, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"],
   ]);
-  assert.ok(s.parsers[0].malformed >= 1);
-  assert.ok(s.parsers[1].malformed >= 1);
+  // Both directions had a malformed line (counted over the ended connection).
+  assert.ok(s.malformed >= 2);
   assert.ok(s.transactions.some((t) => t.uri === "/ok"));
 });
 
