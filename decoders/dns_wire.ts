@@ -104,11 +104,18 @@ export function walkName(b: Uint8Array, base: number, end: number, pos: number, 
 }
 
 /** The dotted name at `pos` (allocates: only for names the caller keeps). Call after walkName succeeded. */
+/** Scratch for nameToString: a name is built here and decoded once into one flat string. */
+const nameBuf = new Uint8Array(4 * (MAX_NAME + 64) + 8);
+const latin1 = new TextDecoder("latin1");
+
 export function nameToString(b: Uint8Array, base: number, end: number, pos: number): string {
-  let s = "";
+  // Building the text byte by byte into a buffer (not `s += char`) keeps the kept names flat
+  // strings: appended one character at a time they were chains of string pieces, tens of MB over
+  // the DNS flows of a large capture.
+  let n = 0;
   let i = pos;
   let hops = 0;
-  while (i < end && hops <= MAX_HOPS && s.length <= MAX_NAME) {
+  while (i < end && hops <= MAX_HOPS && n <= MAX_NAME) {
     const l = b[i];
     if (l === 0) break;
     if ((l & 0xc0) === 0xc0) {
@@ -117,14 +124,21 @@ export function nameToString(b: Uint8Array, base: number, end: number, pos: numb
       hops++;
       continue;
     }
-    if (s.length > 0) s += ".";
+    if (n > 0) nameBuf[n++] = 0x2e;
     for (let k = i + 1; k <= i + l && k < end; k++) {
       const c = b[k];
-      s += c > 0x20 && c < 0x7f && c !== 0x2e ? String.fromCharCode(c) : `\\${c.toString().padStart(3, "0")}`;
+      if (c > 0x20 && c < 0x7f && c !== 0x2e) nameBuf[n++] = c;
+      else {
+        // \DDD, as tshark and dig print bytes that are not plain characters.
+        nameBuf[n++] = 0x5c;
+        nameBuf[n++] = 0x30 + Math.floor(c / 100);
+        nameBuf[n++] = 0x30 + (Math.floor(c / 10) % 10);
+        nameBuf[n++] = 0x30 + (c % 10);
+      }
     }
     i += 1 + l;
   }
-  return s.length === 0 ? "<Root>" : s;
+  return n === 0 ? "<Root>" : latin1.decode(nameBuf.subarray(0, n));
 }
 
 export function u16(b: Uint8Array, i: number): number {

@@ -25,7 +25,12 @@ const H_S = 1, H_H = 2, H_A = 4, H_D = 8, H_F = 16, H_R = 32, H_Q = 64, H_I = 12
 export class TcpConn {
   origState: number = S.INACTIVE;
   respState: number = S.INACTIVE;
-  history = "";
+  /**
+   * History letters as ASCII codes: one string per packet-level letter (`+=` and toUpperCase)
+   * left chains of string pieces of up to MAX_HISTORY links per flow, tens of MB on large captures.
+   */
+  private readonly hist = new Uint8Array(MAX_HISTORY);
+  private histLen = 0;
   /** Payload bytes per side (from segment lengths; lib/tcp refines this with sequence numbers). */
   origPayload = 0;
   respPayload = 0;
@@ -118,10 +123,15 @@ export class TcpConn {
     return "OTH";
   }
 
-  /** Appends a letter chosen by another component (lib/tcp: t, g, c). */
+  /** Zeek's history letters (originator upper case, responder lower case). */
+  get history(): string {
+    return String.fromCharCode(...this.hist.subarray(0, this.histLen));
+  }
+
+  /** Appends a letter chosen by another component (lib/tcp: t, g, c); `l` is one lower-case letter. */
   letter(dir: number, l: string): void {
     // Bounded: a flood of RSTs with changing sequence numbers must not grow memory.
-    if (this.history.length < MAX_HISTORY) this.history += dir === 0 ? l.toUpperCase() : l;
+    if (this.histLen < MAX_HISTORY) this.hist[this.histLen++] = l.charCodeAt(0) - (dir === 0 ? 32 : 0);
   }
 
   private once(dir: number, bit: number, l: string): void {
