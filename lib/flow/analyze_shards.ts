@@ -13,6 +13,9 @@ import { mergeReports, type PartialReport } from "./report_merge.ts";
 import type { AnalyzeReport } from "./report_schema.ts";
 import type { MppErrorCode } from "../errors.ts";
 import { TCP_DEFAULTS } from "../tcp/reassembly.ts";
+import { workerModuleAvailable } from "../worker_module.ts";
+
+const WORKER_URL = new URL("./analyze_worker.ts", import.meta.url);
 
 /** Inputs below this many bytes are analysed on one thread ("auto"): a Worker costs ~50 ms to start. */
 export const AUTO_MIN_BYTES = 64 << 20;
@@ -79,6 +82,11 @@ export async function shardPlan(
   if (why !== null) {
     return want === "auto" ? { count: 1 } : { count: 1, note: `analysed on one thread: ${why}` };
   }
+  if (!workerModuleAvailable(WORKER_URL)) {
+    return want === "auto"
+      ? { count: 1 }
+      : { count: 1, note: "analysed on one thread: no Worker module (bundle)" };
+  }
   if (want !== "auto") return { count: want };
   const cores = navigator.hardwareConcurrency ?? 1;
   if (cores < 2) return { count: 1 };
@@ -103,7 +111,7 @@ export async function analyzeSharded(
   opts: AnalyzeFilesOptions,
   count: number,
 ): Promise<Omit<AnalyzeFilesResult, "analyzer" | "tcp">> {
-  const url = new URL("./analyze_worker.ts", import.meta.url);
+  const url = WORKER_URL;
   // The TCP memory cap is global: each shard gets its share.
   const tcp = opts.tcp === false
     ? false

@@ -8,6 +8,8 @@
 import { z } from "zod";
 import { join } from "node:path";
 import { OP_CLOSE, OP_DATA, OP_FINISH, OP_OPEN, RingWriter } from "./write_ring.ts";
+import { FileSink } from "./file_sink.ts";
+import { workerModuleAvailable } from "../worker_module.ts";
 import { MppError } from "../errors.ts";
 import type { StreamListener } from "./reassembly.ts";
 import type { TcpStream } from "./stream.ts";
@@ -72,6 +74,8 @@ const MAX_OPEN = 4096;
 export class StreamWriter implements StreamListener {
   private ring: RingWriter | null = null;
   private worker: Worker | null = null;
+  /** In-thread files when the file thread's module is missing (a bundled mpp.js). */
+  private direct: FileSink | null = null;
   private nextId = 0;
   private readonly enc = new TextEncoder();
 
@@ -100,23 +104,31 @@ export class StreamWriter implements StreamListener {
     return Array.isArray(u) && u[0] instanceof DirOut ? u as [DirOut, DirOut] : undefined;
   }
 
-  private start(): RingWriter {
+  private start(): RingWriter | null {
+    const url = new URL("./file_writer_worker.ts", import.meta.url);
+    if (!workerModuleAvailable(url)) {
+      this.direct = new FileSink(this.maxOpen);
+      return null;
+    }
     const ring = this.ring = RingWriter.create(this.ringSize);
-    this.worker = new Worker(new URL("./file_writer_worker.ts", import.meta.url), { type: "module" });
+    this.worker = new Worker(url, { type: "module" });
     this.worker.postMessage({ buffers: ring.buffers, maxOpen: this.maxOpen });
     return ring;
   }
 
   data(s: TcpStream, dir: number, b: Uint8Array, off: number, len: number): void {
     const o = (s.user as [DirOut, DirOut])[dir];
-    const ring = this.ring ?? this.start();
+    const ring = this.ring ?? (this.direct === null ? this.start() : null);
     if (o.id < 0) {
       o.id = this.nextId++;
       const path = this.enc.encode(`${this.dir}/${o.file}\0`);
-      ring.put(OP_OPEN, o.id, path, 0, path.length);
+      if (ring !== null) ring.put(OP_OPEN, o.id, path, 0, path.length);
+      else this.direct!.record(OP_OPEN, o.id, path);
     }
-    const max = ring.maxPayload;
-    for (let k = 0; k < len; k += max) ring.put(OP_DATA, o.id, b, off + k, len - k < max ? len - k : max);
+    if (ring !== null) {
+      const max = ring.maxPayload;
+      for (let k = 0; k < len; k += max) ring.put(OP_DATA, o.id, b, off + k, len - k < max ? len - k : max);
+    } else this.direct!.record(OP_DATA, o.id, b.subarray(off, off + len));
     o.written += len;
   }
 
@@ -128,12 +140,29 @@ export class StreamWriter implements StreamListener {
   /** The connection ended: its files are closed (a later segment reopens them to append). */
   end(s: TcpStream): void {
     const pair = this.pair(s);
-    if (pair === undefined || this.ring === null) return;
-    for (const o of pair) if (o.id >= 0) this.ring.put(OP_CLOSE, o.id, null, 0, 0);
+    if (pair === undefined) return;
+    for (const o of pair) {
+      if (o.id < 0) continue;
+      if (this.ring !== null) this.ring.put(OP_CLOSE, o.id, null, 0, 0);
+      else this.direct?.record(OP_CLOSE, o.id, null);
+    }
   }
 
   /** Waits until the writer thread wrote everything; throws its first error. */
   private async drain(): Promise<void> {
+    const direct = this.direct;
+    if (direct !== null) {
+      this.direct = null;
+      direct.closeAll();
+      if (direct.failure !== null) {
+        throw new MppError(
+          "io",
+          `cannot write TCP streams: ${direct.failure}`,
+          "check free space and permissions",
+        );
+      }
+      return;
+    }
     const w = this.worker, ring = this.ring;
     if (w === null || ring === null) return;
     this.worker = null;
