@@ -7,7 +7,7 @@
  */
 
 /** Containers this deep are written member by member; deeper values in one stringify call. */
-const SPLIT_DEPTH = 3;
+const SPLIT_DEPTH = 2;
 const BUF_SIZE = 1 << 20;
 
 export class JsonWriter {
