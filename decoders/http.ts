@@ -233,6 +233,9 @@ export class HttpState {
   private malformedDone = 0;
   /** The connection carrying data now (null between connections). */
   live: HttpConn | null = null;
+  // Its parsers, reached from here directly on every segment.
+  private p0: Parser | null = null;
+  private p1: Parser | null = null;
   /**
    * Packet types of messages completed since the last `decode`: nearly always one or two, kept in
    * fields; more go to an array made on first use.
@@ -258,9 +261,12 @@ export class HttpState {
 
   /** The live connection's parser of one direction (taking a connection from the pool first). */
   parser(fromOrig: boolean): Parser {
-    let c = this.live;
-    if (c === null) c = this.live = this.dec.takeConn(this);
-    return fromOrig ? c.d0.parser : c.d1.parser;
+    const p = fromOrig ? this.p0 : this.p1;
+    if (p !== null) return p;
+    const c = this.live = this.dec.takeConn(this);
+    this.p0 = c.d0.parser;
+    this.p1 = c.d1.parser;
+    return fromOrig ? this.p0 : this.p1;
   }
 
   pushPdu(type: number): void {
@@ -305,7 +311,7 @@ export class HttpState {
       // A partial line left in a parser would continue if the connection came back: keep it then.
       if (c.idle) {
         this.malformedDone += c.d0.parser.malformed + c.d1.parser.malformed;
-        this.live = null;
+        this.live = this.p0 = this.p1 = null;
         this.dec.giveConn(c);
       }
     }
@@ -406,8 +412,8 @@ export class HttpDecoder implements Decoder<HttpState> {
     c.full = strings;
     c.d0.parser.reset();
     c.d1.parser.reset();
-    c.d0.parser.wantStrings = strings;
-    c.d1.parser.wantStrings = strings;
+    c.d0.parser.wantStrings = c.d1.parser.wantStrings = strings;
+    c.d0.parser.wantBody = c.d1.parser.wantBody = this.bodySink !== null;
     return c;
   }
 

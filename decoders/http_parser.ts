@@ -126,6 +126,8 @@ export class HttpDirParser {
    * that only count messages turn this off: then a message costs no string at all.
    */
   wantStrings = true;
+  /** Hand body bytes to the owner's `body`; off, bodies are only counted. */
+  wantBody = true;
 
   constructor(private readonly ev: HttpEvents) {}
 
@@ -158,7 +160,7 @@ export class HttpDirParser {
       const st = this.state;
       if (st === S_BODY_LEN || st === S_CHUNK_DATA) {
         const n = this.remaining < end - i ? this.remaining : end - i;
-        this.ev.body(b, i, n);
+        if (this.wantBody) this.ev.body(b, i, n);
         this.bodyBytes += n;
         this.remaining -= n;
         i += n;
@@ -169,7 +171,7 @@ export class HttpDirParser {
         continue;
       }
       if (st === S_BODY_CLOSE) {
-        this.ev.body(b, i, end - i);
+        if (this.wantBody) this.ev.body(b, i, end - i);
         this.bodyBytes += end - i;
         return;
       }

@@ -43,8 +43,7 @@ export class DirReassembler {
   /** A SYN fixed the initial sequence number. */
   synSeen = false;
   isn = 0;
-  /** Next expected sequence number (uint32) and stream offset it stands for. */
-  nextSeq = 0;
+  /** Stream offset of the next expected byte (0 is the byte after the ISN). */
   next = 0;
   finSeen = false;
   rstSeen = false;
@@ -65,8 +64,6 @@ export class DirReassembler {
   /** Holes skipped because a cap (per direction or global) was hit. */
   capSkips = 0;
   zeroWindow = 0;
-  firstT = -1;
-  lastT = 0;
   /** Highest stream offset the peer acknowledged. */
   ackedRel = -1;
   ring: ByteRing | null = null;
@@ -89,8 +86,15 @@ export class DirReassembler {
     this.isn = seq;
     this.synSeen = true;
     this.started = true;
-    this.nextSeq = (seq + 1) >>> 0;
     this.next = 0;
+  }
+
+  /**
+   * Next expected sequence number (uint32). Derived rather than stored: a uint32 field is a boxed
+   * double that every in-order segment would rewrite.
+   */
+  get nextSeq(): number {
+    return (this.isn + 1 + this.next) >>> 0;
   }
 
   /** Stream offset of a sequence number (valid within 2^31 of nextSeq). */
@@ -142,7 +146,6 @@ export class DirReassembler {
   startAt(seq: number): void {
     this.started = true;
     this.isn = (seq - 1) >>> 0;
-    this.nextSeq = seq;
     this.next = 0;
   }
 
@@ -156,8 +159,6 @@ export class DirReassembler {
   }
 
   private place(rel: number, b: Uint8Array, off: number, len: number, t: number): void {
-    if (this.firstT < 0) this.firstT = t;
-    this.lastT = t;
     if (len <= 0) return;
     this.dataSegments++;
     const end = rel + len;
@@ -311,7 +312,6 @@ export class DirReassembler {
 
   private advance(n: number): void {
     this.next += n;
-    this.nextSeq = (this.nextSeq + n) >>> 0;
   }
 
   /** Bytes waiting in the ring. */

@@ -88,7 +88,8 @@ export function emptyCounters(): TcpCounters {
 /** Adds one connection's counters (both directions) into `c`. */
 export function addCounters(c: TcpCounters, s: TcpStream): TcpCounters {
   c.streams++;
-  for (const d of s.dirs) {
+  for (let i = 0; i < 2; i++) {
+    const d = i === 0 ? s.d0 : s.d1;
     c.segments += d.segments;
     c.dataSegments += d.dataSegments;
     c.bytes += d.bytes;
@@ -162,12 +163,12 @@ export class TcpReassembly implements StreamEvents {
       s.ended = false;
       this.active.push(s);
     }
-    const d = s.dirs[dir], o = s.dirs[dir ^ 1];
+    const d = dir === 0 ? s.d0 : s.d1, o = dir === 0 ? s.d1 : s.d0;
     const retx = d.retransmitted, gaps = d.gaps, peerGaps = o.gaps;
     const len = p.payloadOff >= 0 ? p.payloadLen : 0;
     s.segment(dir, p, len, t);
     const tc = flow.tcp;
-    if (tc !== null) {
+    if (tc !== null && (d.retransmitted !== retx || d.gaps !== gaps || o.gaps !== peerGaps)) {
       if (d.retransmitted !== retx && isPow10(d.retransmitted)) tc.letter(dir, "t");
       if (d.gaps !== gaps && isPow10(d.gaps)) tc.letter(dir, "g");
       if (o.gaps !== peerGaps && isPow10(o.gaps)) tc.letter(dir ^ 1, "g");
@@ -196,14 +197,15 @@ export class TcpReassembly implements StreamEvents {
 
   /** End of input: flush and end every connection. */
   finish(): void {
-    for (const s of this.active) if (!s.ended) this.end(s, this.now);
+    const a = this.active;
+    for (let i = 0; i < a.length; i++) if (!a[i].ended) this.end(a[i], this.now);
     this.active = [];
   }
 
   /** Counters summed over all connections. */
   totals(): TcpCounters {
-    const c = emptyCounters();
-    for (const s of this.streams) addCounters(c, s);
+    const c = emptyCounters(), ss = this.streams;
+    for (let i = 0; i < ss.length; i++) addCounters(c, ss[i]);
     return c;
   }
 
@@ -232,8 +234,9 @@ export class TcpReassembly implements StreamEvents {
   private scanIdle(t: number): void {
     this.nextScan = t + IDLE_SCAN_EVERY;
     const limit = t - this.idleTimeout;
-    const keep: TcpStream[] = [];
-    for (const s of this.active) {
+    const keep: TcpStream[] = [], a = this.active;
+    for (let i = 0; i < a.length; i++) {
+      const s = a[i];
       if (s.ended) continue;
       if (s.lastT < limit) this.end(s, t);
       else keep.push(s);

@@ -29,8 +29,9 @@ export function tcpSection(r: TcpReassembly): TcpSection {
 
 /** Counters per flow object (summed over the flow's connections). */
 export function countersByFlow(r: TcpReassembly): Map<unknown, TcpCounters> {
-  const m = new Map<unknown, TcpCounters>();
-  for (const s of r.streams) {
+  const m = new Map<unknown, TcpCounters>(), ss = r.streams;
+  for (let i = 0; i < ss.length; i++) {
+    const s = ss[i];
     let c = m.get(s.flow);
     if (c === undefined) m.set(s.flow, c = emptyCounters());
     addCounters(c, s);
@@ -40,8 +41,9 @@ export function countersByFlow(r: TcpReassembly): Map<unknown, TcpCounters> {
 
 /** Stream indices per flow object, in connection order. */
 export function streamsByFlow(r: TcpReassembly): Map<unknown, number[]> {
-  const m = new Map<unknown, number[]>();
-  for (const s of r.streams) {
+  const m = new Map<unknown, number[]>(), ss = r.streams;
+  for (let i = 0; i < ss.length; i++) {
+    const s = ss[i];
     const l = m.get(s.flow);
     if (l === undefined) m.set(s.flow, [s.index]);
     else l.push(s.index);

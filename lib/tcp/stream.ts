@@ -50,6 +50,9 @@ export interface StreamEvents {
 export class TcpStream implements StreamSink {
   state: number = TcpState.NEW;
   readonly dirs: [DirReassembler, DirReassembler];
+  /** dirs[0] and dirs[1] as fields: one object less to reach per segment. */
+  readonly d0: DirReassembler;
+  readonly d1: DirReassembler;
   /** Flushed and reported as ended (it may still receive late segments). */
   ended = false;
   firstT: number;
@@ -80,7 +83,9 @@ export class TcpStream implements StreamSink {
     private readonly events: StreamEvents,
     t: number,
   ) {
-    this.dirs = [new DirReassembler(0, limits, budget, this), new DirReassembler(1, limits, budget, this)];
+    this.d0 = new DirReassembler(0, limits, budget, this);
+    this.d1 = new DirReassembler(1, limits, budget, this);
+    this.dirs = [this.d0, this.d1];
     this.firstT = this.lastT = t;
   }
 
@@ -147,7 +152,7 @@ export class TcpStream implements StreamSink {
    */
   segment(dir: number, p: TcpSegmentView, len: number, t: number): void {
     this.lastT = t;
-    const me = this.dirs[dir], peer = this.dirs[dir ^ 1];
+    const me = dir === 0 ? this.d0 : this.d1, peer = dir === 0 ? this.d1 : this.d0;
     const flags = p.tcpFlags;
     let seq = p.tcpSeq;
     const syn = (flags & TcpFlag.SYN) !== 0, hasAck = (flags & TcpFlag.ACK) !== 0;
@@ -182,12 +187,12 @@ export class TcpStream implements StreamSink {
 
   /** Skips every hole and delivers all buffered data (end of the connection or of the input). */
   flush(t: number): void {
-    this.dirs[0].flush(t);
-    this.dirs[1].flush(t);
+    this.d0.flush(t);
+    this.d1.flush(t);
   }
 
   /** Bytes waiting out of order in both directions. */
   buffered(): number {
-    return this.dirs[0].buffered() + this.dirs[1].buffered();
+    return this.d0.buffered() + this.d1.buffered();
   }
 }
