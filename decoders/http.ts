@@ -222,18 +222,8 @@ class HttpConn {
 }
 
 export class HttpState {
-  private txs: HttpTransaction[] = NO_TX_LIST;
-  dropped = 0;
-  /** Transactions ended (kept or not). */
-  finished = 0;
-  requests = 0;
-  responses = 0;
-  conn = 0;
-  /** Malformed lines of the connections already ended. */
-  private malformedDone = 0;
-  /** The connection carrying data now (null between connections). */
-  live: HttpConn | null = null;
-  // Its parsers, reached from here directly on every segment.
+  // Per-segment and per-message fields first (V8 lays them out in declaration order).
+  // The live connection's parsers, reached from here directly on every segment.
   private p0: Parser | null = null;
   private p1: Parser | null = null;
   /**
@@ -244,7 +234,18 @@ export class HttpState {
   private pduRead = 0;
   private pdu0 = 0;
   private pdu1 = 0;
+  requests = 0;
+  responses = 0;
+  /** Transactions ended (kept or not). */
+  finished = 0;
+  conn = 0;
   private pduMore: number[] | null = null;
+  private txs: HttpTransaction[] = NO_TX_LIST;
+  dropped = 0;
+  /** Malformed lines of the connections already ended. */
+  private malformedDone = 0;
+  /** The connection carrying data now (null between connections). */
+  live: HttpConn | null = null;
 
   constructor(readonly dec: HttpDecoder) {}
 

@@ -101,19 +101,22 @@ function methodString(l: Uint8Array, o: number, k: number): string {
 }
 
 export class HttpDirParser {
+  // Fields in the order a body segment touches them (V8 lays them out in declaration order).
   private state = S_START;
+  private remaining = 0;
+  private bodyBytes = 0;
+  /** Hand body bytes to the owner's `body`; off, bodies are only counted. */
+  wantBody = true;
+  private lineLen = 0;
+  private inMessage = false;
+  /** A gap fell inside the current message. */
+  private damaged = false;
   /** Grows on demand up to MAX_LINE: most flows never need more than a few hundred bytes. */
   private line: Uint8Array = EMPTY;
   /** The line being parsed: lb[ls, ...) (the packet or ring in place, or `line`). */
   private lb: Uint8Array = this.line;
   private ls = 0;
-  private lineLen = 0;
   private lineOver = false;
-  private remaining = 0;
-  private bodyBytes = 0;
-  private inMessage = false;
-  /** A gap fell inside the current message. */
-  private damaged = false;
   readonly head: HttpHead = new HttpHead();
   private readonly hostStr = new Interner();
   private readonly typeStr = new Interner();
@@ -126,9 +129,9 @@ export class HttpDirParser {
    * that only count messages turn this off: then a message costs no string at all.
    */
   wantStrings = true;
-  /** Hand body bytes to the owner's `body`; off, bodies are only counted. */
-  wantBody = true;
 
+  // A parameter property: declaring it as a field and assigning it in the constructor made V8
+  // keep some fields out of the object (measured: +95 B per instance for DirReassembler).
   constructor(private readonly ev: HttpEvents) {}
 
   /** Back to the start of a new stream, keeping the grown line buffer and the interned strings. */

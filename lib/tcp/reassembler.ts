@@ -37,22 +37,39 @@ export function seqDiff(a: number, b: number): number {
   return (a - b) | 0;
 }
 
+/** `marks` bits: the counter changed during the current segment. */
+export const MARK_RETRANSMITTED = 1, MARK_GAP = 2;
+
 export class DirReassembler {
+  // Fields in the order a segment touches them: V8 lays them out in declaration order, so the
+  // per-segment ones share the object's first cache lines. (The constructor's parameter properties
+  // come last; declaring them as fields assigned in the constructor cost 95 B more per instance.)
   /** Whether the stream's starting sequence is known (from a SYN or the first data). */
   started = false;
-  /** A SYN fixed the initial sequence number. */
-  synSeen = false;
-  isn = 0;
   /** Stream offset of the next expected byte (0 is the byte after the ISN). */
   next = 0;
-  finSeen = false;
-  rstSeen = false;
-  finSeq = 0;
-  // Counters.
+  // The ISN as two 16-bit halves: small integers live in the object, a uint32 would be a boxed
+  // double elsewhere in memory.
+  private isnHi = 0;
+  private isnLo = 0;
   segments = 0;
   dataSegments = 0;
   /** Bytes delivered in order (excluding skipped holes). */
   bytes = 0;
+  private lastRel = -1;
+  private lastLen = -1;
+  /** Highest stream offset the peer acknowledged. */
+  ackedRel = -1;
+  /** Segment count when an acknowledged hole was noticed (-1: none pending). */
+  private ackSkipAt = -1;
+  ring: ByteRing | null = null;
+  /** MARK_* bits set when a counter changes; the owner clears them per segment. */
+  marks = 0;
+  /** A SYN fixed the initial sequence number. */
+  synSeen = false;
+  finSeen = false;
+  rstSeen = false;
+  finSeq = 0;
   retransmitted = 0;
   retransmittedBytes = 0;
   duplicates = 0;
@@ -65,13 +82,7 @@ export class DirReassembler {
   capSkips = 0;
   zeroWindow = 0;
   /** Highest stream offset the peer acknowledged. */
-  ackedRel = -1;
-  ring: ByteRing | null = null;
   private holeSince = -1;
-  /** Segment count when an acknowledged hole was noticed (-1: none pending). */
-  private ackSkipAt = -1;
-  private lastRel = -1;
-  private lastLen = -1;
 
   constructor(
     readonly dir: number,
@@ -79,6 +90,15 @@ export class DirReassembler {
     private readonly budget: RingBudget,
     private readonly sink: StreamSink,
   ) {}
+
+  /** Initial sequence number (uint32). */
+  get isn(): number {
+    return this.isnHi * 65536 + this.isnLo;
+  }
+  set isn(v: number) {
+    this.isnHi = v >>> 16;
+    this.isnLo = v & 0xffff;
+  }
 
   /** The initial sequence number from a SYN (data starts at isn + 1). */
   syn(seq: number): void {
@@ -94,7 +114,7 @@ export class DirReassembler {
    * double that every in-order segment would rewrite.
    */
   get nextSeq(): number {
-    return (this.isn + 1 + this.next) >>> 0;
+    return (this.isnHi * 65536 + this.isnLo + 1 + this.next) >>> 0;
   }
 
   /** Stream offset of a sequence number (valid within 2^31 of nextSeq). */
@@ -168,6 +188,7 @@ export class DirReassembler {
     const next = this.next;
     if (end <= next) {
       this.retransmitted++;
+      this.marks |= MARK_RETRANSMITTED;
       this.retransmittedBytes += len;
       return;
     }
@@ -236,6 +257,7 @@ export class DirReassembler {
       if (rel < this.next) {
         if (end <= this.next) {
           this.retransmitted++;
+          this.marks |= MARK_RETRANSMITTED;
           this.retransmittedBytes += len;
           return;
         }
@@ -288,6 +310,7 @@ export class DirReassembler {
   private gap(n: number, t: number): void {
     if (n <= 0) return;
     this.gaps++;
+    this.marks |= MARK_GAP;
     this.missedBytes += n;
     this.advance(n);
     this.sink.onGap(this.dir, n, t);

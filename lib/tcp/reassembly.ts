@@ -8,7 +8,7 @@ import type { Packet } from "../packet/packet.ts";
 import { TcpFlag } from "../packet/packet.ts";
 import type { Decoder } from "../../decoders/decoder.ts";
 import { RingBudget } from "./ring.ts";
-import type { ReassemblyLimits } from "./reassembler.ts";
+import { MARK_GAP, MARK_RETRANSMITTED, type ReassemblyLimits } from "./reassembler.ts";
 import { type StreamEvents, TcpState, TcpStream } from "./stream.ts";
 
 export interface TcpOptions {
@@ -164,14 +164,15 @@ export class TcpReassembly implements StreamEvents {
       this.active.push(s);
     }
     const d = dir === 0 ? s.d0 : s.d1, o = dir === 0 ? s.d1 : s.d0;
-    const retx = d.retransmitted, gaps = d.gaps, peerGaps = o.gaps;
+    // The counters' own fields sit in colder cache lines: changes are flagged in `marks`.
+    d.marks = o.marks = 0;
     const len = p.payloadOff >= 0 ? p.payloadLen : 0;
     s.segment(dir, p, len, t);
     const tc = flow.tcp;
-    if (tc !== null && (d.retransmitted !== retx || d.gaps !== gaps || o.gaps !== peerGaps)) {
-      if (d.retransmitted !== retx && isPow10(d.retransmitted)) tc.letter(dir, "t");
-      if (d.gaps !== gaps && isPow10(d.gaps)) tc.letter(dir, "g");
-      if (o.gaps !== peerGaps && isPow10(o.gaps)) tc.letter(dir ^ 1, "g");
+    if (tc !== null && (d.marks | o.marks) !== 0) {
+      if ((d.marks & MARK_RETRANSMITTED) !== 0 && isPow10(d.retransmitted)) tc.letter(dir, "t");
+      if ((d.marks & MARK_GAP) !== 0 && isPow10(d.gaps)) tc.letter(dir, "g");
+      if ((o.marks & MARK_GAP) !== 0 && isPow10(o.gaps)) tc.letter(dir ^ 1, "g");
     }
     if (
       (s.state === TcpState.RESET || (s.state === TcpState.CLOSED && s.buffered() === 0)) && !s.ended
