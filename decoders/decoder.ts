@@ -72,8 +72,12 @@ export interface StreamInput<S = unknown> {
   data(state: S, fromOrig: boolean, b: Uint8Array, off: number, len: number, t: number): void;
   /** `len` bytes of this direction were never captured. */
   gap(state: S, fromOrig: boolean, len: number, t: number): void;
-  /** The connection ended (close, reset, idle timeout or end of input). */
-  end(state: S, t: number): void;
+  /**
+   * The connection ended (close, reset, idle timeout or end of input). `next` is the ordinal of the
+   * flow's next connection (a reused 4-tuple); a connection revived by late segments ends again
+   * with the same `next`.
+   */
+  end(state: S, t: number, next: number): void;
 }
 
 /** `decode` result of a stream decoder for a segment that completed no message (tshark counts none). */

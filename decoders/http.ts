@@ -305,7 +305,7 @@ export class HttpState {
   }
 
   /** The connection ended: close-delimited bodies end; unanswered requests are kept. */
-  endConnection(t: number): void {
+  endConnection(t: number, next = this.conn + 1): void {
     const c = this.live;
     if (c !== null) {
       c.close(t);
@@ -316,7 +316,9 @@ export class HttpState {
         this.dec.giveConn(c);
       }
     }
-    this.conn++;
+    // Set, not counted: a connection revived by a late ACK ends twice, and counting made later
+    // transactions point past the flow's connection list (stream: null in the report).
+    this.conn = next;
   }
 }
 
@@ -366,8 +368,8 @@ const streamInput: StreamInput<HttpState> = {
   gap(s, fromOrig, len, t) {
     s.parser(fromOrig).gap(len, t);
   },
-  end(s, t) {
-    s.endConnection(t);
+  end(s, t, next) {
+    s.endConnection(t, next);
   },
 };
 

@@ -229,7 +229,7 @@ export class TcpReassembly implements StreamEvents {
     for (let i = 0; i < ls.length; i++) ls[i].end?.(s, t);
     const f = s.flow as TcpFlowSlot;
     const st = f.decoder?.stream;
-    if (st !== undefined && f.tcpStreams === s) st.end(f.decoderState, t);
+    if (st !== undefined && f.tcpStreams === s) st.end(f.decoderState, t, s.reuse + 1);
   }
 
   private scanIdle(t: number): void {

@@ -19,7 +19,7 @@ function run(steps: [boolean, string | Uint8Array][], chunk = 1 << 20): { s: Htt
       for (let k = s.popPdu(); k >= 0; k = s.popPdu()) types.push(d.packetTypes[k]);
     }
   }
-  d.stream.end(s, t += 0.01);
+  d.stream.end(s, t += 0.01, 1);
   return { s, types };
 }
 
@@ -111,7 +111,7 @@ Deno.test("a gap inside a body marks the message incomplete; a gap in headers re
   d.stream.gap(s, true, 7, 1);
   feed(true, "junk\r\nGET /z HTTP/1.1\r\n\r\n");
   feed(false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-  d.stream.end(s, 2);
+  d.stream.end(s, 2, 1);
   const t = s.transactions;
   assert.equal(t[0].respBodyBytes, 10);
   assert.equal(t[0].complete, false);
@@ -153,7 +153,7 @@ Deno.test("fuzz: random bytes through both directions never throw", () => {
       else d.stream.data(s, rnd() < 0.5, b, 0, n, k);
       while (s.popPdu() >= 0);
     }
-    d.stream.end(s, 100);
+    d.stream.end(s, 100, 1);
   }
 });
 
@@ -189,4 +189,19 @@ Deno.test("HttpDirParser alone: headers split across calls keep their values", (
   for (let i = 0; i < text.length; i += 3) parser.data(text, i, Math.min(3, text.length - i), 0);
   assert.deepEqual(heads, ["PUT /f h.example 4"]);
   assert.equal(parser.messages, 1);
+});
+
+Deno.test("a connection that ends twice (revived by a late ACK) keeps the next connection's ordinal", () => {
+  const d = httpDecoder();
+  d.keepTransactions = true;
+  const s = d.createState();
+  const feed = (c: boolean, x: string, t: number) => d.stream.data(s, c, enc.encode(x), 0, x.length, t);
+  feed(true, "GET /a HTTP/1.1\r\n\r\n", 1);
+  feed(false, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 2);
+  d.stream.end(s, 3, 1);
+  d.stream.end(s, 4, 1); // the same connection, ended again after a late segment revived it
+  feed(true, "GET /b HTTP/1.1\r\n\r\n", 5); // the 4-tuple's second connection
+  feed(false, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 6);
+  d.stream.end(s, 7, 2);
+  assert.deepEqual(s.transactions.map((t) => [t.uri, t.conn]), [["/a", 0], ["/b", 1]]);
 });
