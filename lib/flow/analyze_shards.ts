@@ -69,7 +69,7 @@ function needsOneThread(paths: string[], opts: AnalyzeFilesOptions): string | nu
 
 /**
  * How many shards to run: `threads` as given ("auto": the cores, up to 4, on inputs of at least
- * AUTO_MIN_BYTES), or 1 when the run needs one thread (`note` then says why when threads were
+ * AUTO_MIN_BYTES with TCP reassembly on), or 1 when the run needs one thread (`note` then says why when threads were
  * asked for explicitly).
  */
 export async function shardPlan(
@@ -88,6 +88,9 @@ export async function shardPlan(
       : { count: 1, note: "analysed on one thread: no Worker module (bundle)" };
   }
   if (want !== "auto") return { count: want };
+  // Measured on the 2-core machine (bench/RESULTS.md): without reassembly the per-flow work is too
+  // small to pay for a second read and decode of every frame (0.94x); with it, 1.14x.
+  if (opts.tcp === false) return { count: 1 };
   const cores = navigator.hardwareConcurrency ?? 1;
   if (cores < 2) return { count: 1 };
   let total = 0;
