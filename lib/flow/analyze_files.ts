@@ -83,7 +83,13 @@ export function noInput(paths: string[], firstError: MppError, warnings: string[
 
 /** Reads the files into one Analyzer (one shard of the flows when `opts.shard` is set). */
 export async function analyzeCore(paths: string[], opts: AnalyzeFilesOptions): Promise<AnalyzeCore> {
-  const tcp = opts.tcp === false || opts.tcpHook !== undefined ? null : new TcpReassembly(opts.tcp || {});
+  // Connections are listed only by --streams, --follow, --http and --extract-http; otherwise each
+  // flow's finished connections fold into its counters and memory follows flows, not connections.
+  const keepStreams = (opts.tcpListeners?.length ?? 0) > 0 || opts.httpTransactions === true ||
+    opts.httpBodies !== undefined;
+  const tcp = opts.tcp === false || opts.tcpHook !== undefined
+    ? null
+    : new TcpReassembly({ keepStreams, ...opts.tcp });
   for (const l of opts.tcpListeners ?? []) tcp?.listen(l);
   const analyzer = new Analyzer(
     tcp === null ? opts : { ...opts, tcpHook: tcp.hook, tcpFinish: () => tcp.finish() },

@@ -22,6 +22,12 @@ export interface TcpOptions {
   gapTimeout?: number;
   /** Flush (end) a connection idle this long, seconds of capture time. Default 300 (Zeek's TCP inactivity). */
   idleTimeout?: number;
+  /**
+   * Keep every connection for listing (--streams index, --follow, --http stream numbers). Default
+   * true. With false, a connection replaced by the next one on its 4-tuple is folded into its
+   * flow's counters and let go, so memory follows the flows, not the connections.
+   */
+  keepStreams?: boolean;
 }
 
 export const TCP_DEFAULTS = {
@@ -119,8 +125,15 @@ export class TcpReassembly implements StreamEvents {
   readonly limits: ReassemblyLimits;
   readonly budget: RingBudget;
   readonly idleTimeout: number;
-  /** Every connection, in stream-index order. */
-  readonly streams: TcpStream[] = [];
+  readonly keepStreams: boolean;
+  /** Every connection (keepStreams), in stream-index order. */
+  private readonly all: TcpStream[] = [];
+  /** Without keepStreams: each flow's latest connection, in stream-index order. */
+  private readonly latest = new Set<TcpStream>();
+  /** Without keepStreams: counters of let-go connections, per flow and in total. */
+  readonly folded: Map<unknown, TcpCounters> = new Map();
+  private readonly foldedTotals = emptyCounters();
+  private count = 0;
   private readonly listeners: StreamListener[] = [];
   /** Connections not yet ended (scanned for idleness). */
   private active: TcpStream[] = [];
@@ -136,6 +149,12 @@ export class TcpReassembly implements StreamEvents {
     };
     this.budget = new RingBudget(opts.globalLimit ?? TCP_DEFAULTS.globalLimit);
     this.idleTimeout = opts.idleTimeout ?? TCP_DEFAULTS.idleTimeout;
+    this.keepStreams = opts.keepStreams ?? true;
+  }
+
+  /** The connections held: every one (keepStreams), or each flow's latest, in stream-index order. */
+  get streams(): TcpStream[] {
+    return this.keepStreams ? this.all : [...this.latest];
   }
 
   listen(l: StreamListener): void {
@@ -205,16 +224,27 @@ export class TcpReassembly implements StreamEvents {
 
   /** Counters summed over all connections. */
   totals(): TcpCounters {
-    const c = emptyCounters(), ss = this.streams;
+    const c = { ...this.foldedTotals }, ss = this.streams;
     for (let i = 0; i < ss.length; i++) addCounters(c, ss[i]);
     return c;
   }
 
   private open(flow: TcpFlowSlot, p: Packet, dir: number, reuse: number, t: number): TcpStream {
-    const s = new TcpStream(this.streams.length, flow, reuse, this.limits, this.budget, this, t);
+    const s = new TcpStream(this.count++, flow, reuse, this.limits, this.budget, this, t);
     s.firstDir = dir;
     s.setEndpoints(p, dir);
-    this.streams.push(s);
+    if (this.keepStreams) this.all.push(s);
+    else {
+      // The flow's previous connection gets no more segments: fold its counters and let it go.
+      const old = flow.tcpStreams as TcpStream | null;
+      if (old !== null && this.latest.delete(old)) {
+        let c = this.folded.get(flow);
+        if (c === undefined) this.folded.set(flow, c = emptyCounters());
+        addCounters(c, old);
+        addCounters(this.foldedTotals, old);
+      }
+      this.latest.add(s);
+    }
     this.active.push(s);
     flow.tcpStreams = s;
     const ls = this.listeners;

@@ -30,6 +30,7 @@ export function tcpSection(r: TcpReassembly): TcpSection {
 /** Counters per flow object (summed over the flow's connections). */
 export function countersByFlow(r: TcpReassembly): Map<unknown, TcpCounters> {
   const m = new Map<unknown, TcpCounters>(), ss = r.streams;
+  for (const [flow, c] of r.folded) m.set(flow, { ...c });
   for (let i = 0; i < ss.length; i++) {
     const s = ss[i];
     let c = m.get(s.flow);

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { analyzeCore } from "../../lib/flow/analyze_files.ts";
+import { countersByFlow } from "../../lib/tcp/report.ts";
+import { generate } from "../../bench/gen/traffic.ts";
+import { PcapWriter } from "../../lib/capture/mod.ts";
+
+Deno.test("keepStreams false: folded connections give the same per-flow and total counters", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mpp-fold-" });
+  const file = join(dir, "gen.pcap");
+  // Few TCP slots for many packets: each slot reuses its 4-tuple for connection after connection.
+  const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
+  generate(
+    { packets: 20_000, seed: 5, tcpSlots: 40, rtpStreams: 1, rtpShare: 0, dnsShare: 0, ptpShare: 0 },
+    (fr, s, ns) => w.write(fr, fr.length, s, ns, 0),
+  );
+  await w.close();
+  const kept = await analyzeCore([file], { tcp: { keepStreams: true } });
+  const folded = await analyzeCore([file], { tcp: { keepStreams: false } });
+  const a = kept.tcp!, b = folded.tcp!;
+  assert.ok(a.streams.length > b.streams.length, "some connections should have been let go");
+  assert.equal(b.streams.length, new Set(b.streams.map((s) => s.flow)).size, "one connection per flow held");
+  assert.deepEqual(b.totals(), a.totals());
+  const ca = countersByFlow(a), cb = countersByFlow(b);
+  const byId = (m: Map<unknown, unknown>) => new Map([...m].map(([f, c]) => [(f as { id: number }).id, c]));
+  assert.deepEqual(byId(cb), byId(ca));
+  await Deno.remove(dir, { recursive: true });
+});
