@@ -59,7 +59,7 @@ await measure("warm", `cat ${file} > /dev/null`);
 const runs: Measured[] = [];
 runs.push(
   await measure(
-    "mpp analyze --json (full hierarchy, reassembly, HTTP; 2 threads)",
+    "mpp analyze --json (full hierarchy, reassembly, HTTP; auto: 2 threads)",
     `${mpp} analyze --json ${file} > /dev/null`,
   ),
 );
@@ -71,7 +71,7 @@ runs.push(
 );
 runs.push(
   await measure(
-    "mpp analyze --json --no-reassembly (2 threads)",
+    "mpp analyze --json --no-reassembly (auto: 1 thread)",
     `${mpp} analyze --json --no-reassembly ${file} > /dev/null`,
   ),
 );
