@@ -123,8 +123,26 @@ Deno.test("bad arguments exit 2 with the problem named", async () => {
   assertCleanError(await mpp(["analyze", sample, "--conv", "sctp2"]), 2, /unknown conversation type 'sctp2'/);
   assertCleanError(await mpp(["analyze", sample, "--decode-as", "udp.port=99999:rtp"]), 2, /99999|port/);
   assertCleanError(await mpp(["analyze", sample, "--sort", "color"]), 2, /color/);
+  assertCleanError(await mpp(["analyze", sample, "--threads", "0"]), 2, /'0' is not a thread count/);
+  assertCleanError(await mpp(["analyze", sample, "--threads", "lots"]), 2, /'lots' is not a thread count/);
   assertCleanError(await mpp(["analyze"]), 2, /missing required argument/);
   assertCleanError(await mpp(["analyse-typo", sample]), 2, /unknown command/);
+});
+
+Deno.test("--threads 2 gives the one-thread report; with --http it stays on one thread and says why", async () => {
+  const one = await mpp(["analyze", "--json", "--threads", "1", sample]);
+  const two = await mpp(["analyze", "--json", "--threads", "2", sample]);
+  assert.equal(two.code, 0, two.stderr);
+  // Equal but for the two per-shard TCP figures (each shard's share of the cap, the sum of peaks).
+  const norm = (out: string) => {
+    const r = JSON.parse(out);
+    r.tcp.peakBuffered = r.tcp.limits.globalLimit = 0;
+    return JSON.stringify(r);
+  };
+  assert.ok(norm(two.stdout) === norm(one.stdout), "the 2-thread report differs from the 1-thread report");
+  const http = await mpp(["analyze", "--http", "--threads", "2", sample]);
+  assert.equal(http.code, 0, http.stderr);
+  assert.match(http.stderr, /warning: analysed on one thread: --http and --extract-http/);
 });
 
 Deno.test("--decode-as forces a decoder and says so as the evidence", async () => {
