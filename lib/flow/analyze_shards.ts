@@ -10,6 +10,7 @@
 import { MppError } from "../errors.ts";
 import type { AnalyzeFilesOptions, AnalyzeFilesResult } from "./analyze_files.ts";
 import { mergeReports, type PartialReport } from "./report_merge.ts";
+import { runShard } from "./shard_run.ts";
 import type { AnalyzeReport } from "./report_schema.ts";
 import type { MppErrorCode } from "../errors.ts";
 import { TCP_DEFAULTS } from "../tcp/reassembly.ts";
@@ -33,7 +34,6 @@ export interface ShardRequest {
     decodeAs?: string[];
     ioInterval?: number;
     filterExpr?: string;
-    progress: boolean;
   };
 }
 
@@ -43,18 +43,18 @@ interface WireError {
   hint: string;
 }
 
+/** What a shard hands back. */
+export interface ShardDone {
+  partial: PartialReport;
+  files: AnalyzeReport["files"];
+  warnings: string[];
+  firstError: WireError | null;
+  packets: number;
+  filteredOut: number;
+}
+
 export type ShardMessage =
-  | { progress: [string, number, number | undefined] }
-  | {
-    done: {
-      partial: PartialReport;
-      files: AnalyzeReport["files"];
-      warnings: string[];
-      firstError: WireError | null;
-      packets: number;
-      filteredOut: number;
-    };
-  }
+  | { done: ShardDone }
   | { failed: WireError };
 
 /** What keeps a run on one thread, or null. */
@@ -119,42 +119,43 @@ export async function analyzeSharded(
   const tcp = opts.tcp === false
     ? false
     : { ...opts.tcp, globalLimit: Math.floor((opts.tcp?.globalLimit ?? TCP_DEFAULTS.globalLimit) / count) };
+  const request = (index: number): ShardRequest => ({
+    paths,
+    shard: { index, count },
+    opts: {
+      top: opts.top,
+      sort: opts.sort,
+      tcp,
+      decodeAs: opts.decodeAs,
+      ioInterval: opts.ioInterval,
+      filterExpr: opts.filterExpr,
+    },
+  });
   const workers: Worker[] = [];
   try {
-    const results = await Promise.all(
-      Array.from(
-        { length: count },
-        (_, index) =>
-          new Promise<Extract<ShardMessage, { done: unknown }>["done"]>((resolve, reject) => {
-            const w = new Worker(url, { type: "module" });
-            workers.push(w);
-            w.onmessage = (e: MessageEvent<ShardMessage>) => {
-              const m = e.data;
-              if ("progress" in m) opts.onProgress?.(...m.progress);
-              else if ("done" in m) resolve(m.done);
-              else reject(toError(m.failed));
-            };
-            w.onerror = (e) => {
-              e.preventDefault();
-              reject(new Error(`analysis shard ${index} failed: ${e.message}`));
-            };
-            const req: ShardRequest = {
-              paths,
-              shard: { index, count },
-              opts: {
-                top: opts.top,
-                sort: opts.sort,
-                tcp,
-                decodeAs: opts.decodeAs,
-                ioInterval: opts.ioInterval,
-                filterExpr: opts.filterExpr,
-                progress: index === 0 && opts.onProgress !== undefined,
-              },
-            };
-            w.postMessage(req);
-          }),
-      ),
+    // Shards 1..N-1 in Workers, started first; shard 0 on this thread meanwhile.
+    const others = Array.from(
+      { length: count - 1 },
+      (_, k) =>
+        new Promise<ShardDone>((resolve, reject) => {
+          const index = k + 1;
+          const w = new Worker(url, { type: "module" });
+          workers.push(w);
+          w.onmessage = (e: MessageEvent<ShardMessage>) => {
+            const m = e.data;
+            if ("done" in m) resolve(m.done);
+            else reject(toError(m.failed));
+          };
+          w.onerror = (e) => {
+            e.preventDefault();
+            reject(new Error(`analysis shard ${index} failed: ${e.message}`));
+          };
+          w.postMessage(request(index));
+        }),
     );
+    // A failing Worker must not leave an unhandled rejection while shard 0 still runs.
+    for (const p of others) p.catch(() => {});
+    const results = [await runShard(request(0), opts.onProgress), ...await Promise.all(others)];
     // Every shard read the same files: shard 0's file list, warnings and errors speak for all.
     const first = results[0];
     if (first.firstError !== null && first.packets === 0 && first.filteredOut === 0) {
