@@ -40,7 +40,7 @@ export class RingWriter {
   private head = 0;
   private published = 0;
 
-  constructor(readonly buffers: RingBuffers) {
+  constructor(readonly buffers: RingBuffers, private readonly stallMs = STALL_MS) {
     this.ctl = new Int32Array(buffers.control);
     this.buf = new Uint8Array(buffers.ring);
     this.hdr = new Int32Array(buffers.ring);
@@ -48,11 +48,11 @@ export class RingWriter {
     this.maxPayload = Math.min(1 << 20, this.size / 4);
   }
 
-  static create(size = 32 << 20): RingWriter {
+  static create(size = 32 << 20, stallMs = STALL_MS): RingWriter {
     return new RingWriter({
       control: new SharedArrayBuffer(CONTROL_WORDS * 4),
       ring: new SharedArrayBuffer(size),
-    });
+    }, stallMs);
   }
 
   /** True once the file thread reported a failure (it then drops everything). */
@@ -104,10 +104,10 @@ export class RingWriter {
       if (tail !== seen) {
         seen = tail;
         since = performance.now();
-      } else if (performance.now() - since > STALL_MS) {
+      } else if (performance.now() - since > this.stallMs) {
         throw new MppError(
           "io",
-          `the TCP stream file writer made no progress for ${STALL_MS / 1000} s`,
+          `the TCP stream file writer made no progress for ${this.stallMs / 1000} s`,
           "check the output directory's file system (full, hung or very slow)",
         );
       }

@@ -86,3 +86,16 @@ Deno.test("StreamWriter: a file that cannot be created is one MppError naming it
   );
   assert.match(err.message, /ENOENT/);
 });
+
+Deno.test("write ring: a reader that never frees space stops the writer with one MppError", () => {
+  const ring = RingWriter.create(64 << 10, 200);
+  const chunk = new Uint8Array(4096);
+  let err: unknown = null;
+  try {
+    for (let i = 0; i < 100; i++) ring.put(OP_DATA, 1, chunk, 0, chunk.length);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof MppError, String(err));
+  assert.match(err.message, /file writer made no progress for 0.2 s/);
+});
