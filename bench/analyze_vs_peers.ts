@@ -16,7 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { writeGenerated } from "./gen/write.ts";
-import { fmtTable, haveCommand, measure, type Measured } from "./lib/measure.ts";
+import { benchDir, fmtTable, haveCommand, measure, type Measured } from "./lib/measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -29,14 +29,7 @@ const { values } = parseArgs({
 });
 const n = Number(values.packets);
 const root = new URL("..", import.meta.url).pathname;
-function shmUsable(): boolean {
-  try {
-    return Deno.statSync("/dev/shm").isDirectory;
-  } catch {
-    return false;
-  }
-}
-const tmp = values.dir ?? (shmUsable() ? "/dev/shm/mpp-bench" : `${root}.tmp`);
+const tmp = values.dir ?? benchDir(`${root}.tmp`);
 await Deno.mkdir(tmp, { recursive: true });
 const file = `${tmp}/bench-${n}.pcap`;
 const mpp = `${root}mpp`;

@@ -15,22 +15,14 @@
 import { join } from "node:path";
 import { generate } from "./gen/traffic.ts";
 import { PcapWriter } from "../lib/capture/mod.ts";
-import { fmtTable, haveCommand, measure, type Measured } from "./lib/measure.ts";
+import { benchDir, fmtTable, haveCommand, measure, type Measured } from "./lib/measure.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
-
-function shmUsable(): boolean {
-  try {
-    return Deno.statSync("/dev/shm").isDirectory;
-  } catch {
-    return false;
-  }
-}
 
 async function main(): Promise<void> {
   const packets = Number(Deno.args[0] ?? 1_000_000);
   const slots = Number(Deno.args[1] ?? 12_000);
-  const base = shmUsable() ? "/dev/shm/mpp-bench" : ".tmp";
+  const base = benchDir(".tmp");
   await Deno.mkdir(base, { recursive: true });
   const file = `${base}/reasm-${packets}-${slots}.pcap`;
   try {

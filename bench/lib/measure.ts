@@ -43,3 +43,17 @@ export function fmtTable(rows: string[][]): string {
     "\n",
   );
 }
+
+/**
+ * Where benchmark captures live: /dev/shm when it exists (this machine's kernel reclaims idle page
+ * cache by itself, DAMON, so a capture on disk is partly re-read from disk by the next tool, and
+ * ext4 file creation costs 50-700 µs of kernel time), else `fallback`.
+ */
+export function benchDir(fallback: string): string {
+  try {
+    if (Deno.statSync("/dev/shm").isDirectory) return "/dev/shm/mpp-bench";
+  } catch {
+    // no tmpfs: use the fallback
+  }
+  return fallback;
+}
