@@ -13,6 +13,8 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // size_t and ssize_t as 32 bits: lengths here stay below 2^31, and a 64-bit result would come
   // back as a BigInt on every call.
   write32: { name: "write", parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -133,13 +135,13 @@ export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
 export const O_CLOEXEC = 0o2000000;
 
-/** open(2) of a NUL-terminated path; the descriptor, or a SyscallError naming the path. */
-export function openPath(pathZ: Uint8Array, flags: number, mode: number, detail?: string): number {
-  return check(libc().open(pathZ, flags, mode), "open", detail);
+/** open(2) of a NUL-terminated path; the descriptor, or a SyscallError (the caller names the path). */
+export function openPath(pathZ: Uint8Array, flags: number, mode: number): number {
+  return check(libc().open(pathZ, flags, mode), "open");
 }
 
 /** Writes all of `b` to `fd` (retrying short writes); a SyscallError on failure. */
-export function writeAll(fd: number, b: Uint8Array, detail?: string): void {
+export function writeAll(fd: number, b: Uint8Array): void {
   const w = libc().write32;
   let off = 0;
   while (off < b.length) {
@@ -147,10 +149,28 @@ export function writeAll(fd: number, b: Uint8Array, detail?: string): void {
     if (n < 0) {
       const e = lastErrno();
       if (e === 4) continue; // EINTR
-      throw new SyscallError("write", e, detail);
+      throw new SyscallError("write", e);
     }
     off += n;
   }
+}
+
+const RLIMIT_NOFILE = 7;
+
+/**
+ * Raises this process's open-file limit to its hard limit (as tcpflow does) and returns the soft
+ * limit now in force. Many open files let --streams keep every live connection's files open.
+ */
+export function raiseOpenFileLimit(): number {
+  const rl = new BigUint64Array(2);
+  const b = new Uint8Array(rl.buffer);
+  if (libc().getrlimit(RLIMIT_NOFILE, b) !== 0) return 1024;
+  if (rl[0] < rl[1]) {
+    const cur = rl[0];
+    rl[0] = rl[1];
+    if (libc().setrlimit(RLIMIT_NOFILE, b) !== 0) rl[0] = cur;
+  }
+  return Number(rl[0] > 1n << 30n ? 1n << 30n : rl[0]);
 }
 
 /** One non-blocking read: the byte count, or -1 when nothing is queued (EAGAIN). */

@@ -13,6 +13,7 @@ import {
   O_TRUNC,
   O_WRONLY,
   openPath,
+  SyscallError,
   writeAll,
 } from "../../ffi/libc.ts";
 import { OP_CLOSE, OP_DATA, OP_OPEN } from "./write_ring.ts";
@@ -41,10 +42,13 @@ export class FileSink {
         this.paths[id] = payload!.slice();
         this.fds[id] = -1;
         this.created[id] = false;
-      } else if (op === OP_DATA) writeAll(this.fdOf(id), payload!, this.name(id));
+      } else if (op === OP_DATA) writeAll(this.fdOf(id), payload!);
       else if (op === OP_CLOSE) this.closeFd(id);
     } catch (err) {
-      this.failure = (err as Error).message;
+      // The path is named only here: decoding it for every write cost more than the write.
+      this.failure = err instanceof SyscallError
+        ? new SyscallError(err.syscall, err.errno, this.name(id)).message
+        : (err as Error).message;
     }
   }
 
@@ -77,7 +81,7 @@ export class FileSink {
       this.orderHead = 0;
     }
     const flags = O_WRONLY | O_CLOEXEC | (this.created[id] ? O_APPEND : O_CREAT | O_TRUNC);
-    fd = openPath(this.paths[id], flags, 0o644, this.name(id));
+    fd = openPath(this.paths[id], flags, 0o644);
     this.created[id] = true;
     this.fds[id] = fd;
     this.open++;
