@@ -183,7 +183,9 @@ export const AnalyzeReport = z.object({
       gapTimeout: z.number(),
       idleTimeout: z.number(),
     }),
-    peakBuffered: z.number().int().describe("most out-of-order bytes held at once, all connections"),
+    peakBuffered: z.number().int().describe(
+      "most out-of-order bytes held at once, all connections (with --threads: the sum of the shards' peaks)",
+    ),
   }).optional(),
   http: z.object({
     requests: z.number().int(),
