@@ -3,8 +3,8 @@
  * /proc tables) exactly as it was; a second daemon on the same socket or table is refused.
  */
 import assert from "node:assert/strict";
-import { testIf } from "../_util/corpus.ts";
-import { canRunNetns, CLI, netnsWhy, sh, withLab } from "../mroute/_netns.ts";
+import { haveTool, isRoot, testIf } from "../_util/corpus.ts";
+import { canRunNetns, CLI, kernelMroute4, netnsWhy, sh, withLab } from "../mroute/_netns.ts";
 
 testIf(
   canRunNetns,
@@ -197,5 +197,36 @@ testIf(
         await p.status;
       }
     });
+  },
+);
+
+testIf(
+  isRoot && !kernelMroute4 && haveTool("unshare"),
+  kernelMroute4
+    ? "this kernel has multicast routing (the e2e tests above cover it)"
+    : "needs root and unshare",
+  "mroute e2e: on a kernel without multicast routing the daemon stops with one line and a hint",
+  () => {
+    const dir = Deno.makeTempDirSync({ prefix: "mpp-nomr-" });
+    try {
+      const sock = `${dir}/mroute.sock`;
+      const o = new Deno.Command("unshare", {
+        args: ["-n", Deno.execPath(), "run", "-A", CLI, "daemon", "--socket", sock, "--no-persist"],
+        stdout: "piped",
+        stderr: "piped",
+        env: { DENO_NO_UPDATE_CHECK: "1", RUST_BACKTRACE: "0" },
+      }).outputSync();
+      const err = new TextDecoder().decode(o.stderr);
+      assert.equal(o.code, 1, err);
+      assert.match(
+        err,
+        /mpp: IPv4 multicast routing socket: setsockopt MRT_INIT: Protocol not available \(ENOPROTOOPT\)\nhint: the kernel lacks multicast routing/,
+      );
+      assert.doesNotMatch(err, /\n\s+at /, "no stack trace");
+      // The daemon did not leave its socket behind.
+      assert.throws(() => Deno.statSync(sock));
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
   },
 );

@@ -1,11 +1,11 @@
 /** IPv6 multicast routing with MRT6 (MIFs, mf6cctl) through the real kernel. */
 import assert from "node:assert/strict";
 import { testIf } from "../_util/corpus.ts";
-import { canRunNetns, netnsWhy, withLab } from "../mroute/_netns.ts";
+import { canRunNetns, canRunNetns6, netns6Why, netnsWhy, withLab } from "../mroute/_netns.ts";
 
 testIf(
-  canRunNetns,
-  netnsWhy,
+  canRunNetns6,
+  netns6Why,
   "mroute e2e: IPv6 (S,G) forwards with hop limit - 1; (*,G) is learned from MRT6 upcalls",
   async () => {
     await withLab(async (lab) => {

@@ -6,8 +6,32 @@
  */
 import { haveTool, isRoot } from "../_util/corpus.ts";
 
-export const canRunNetns = isRoot && haveTool("ip") && haveTool("python3");
-export const netnsWhy = !isRoot ? "needs root (network namespaces)" : "needs ip (iproute2) and python3";
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The kernel's multicast routing: ipmr (CONFIG_IP_MROUTE) and ip6mr (CONFIG_IPV6_MROUTE) create these
+ * files in every network namespace, so their absence means MRT_INIT would fail with ENOPROTOOPT.
+ */
+export const kernelMroute4 = exists("/proc/net/ip_mr_vif");
+export const kernelMroute6 = exists("/proc/net/ip6_mr_vif");
+const tools = haveTool("ip") && haveTool("python3");
+export const canRunNetns = isRoot && tools && kernelMroute4;
+export const netnsWhy = !isRoot
+  ? "needs root (network namespaces)"
+  : !tools
+  ? "needs ip (iproute2) and python3"
+  : "this kernel has no IPv4 multicast routing (CONFIG_IP_MROUTE: /proc/net/ip_mr_vif is missing)";
+export const canRunNetns6 = canRunNetns && kernelMroute6;
+export const netns6Why = canRunNetns
+  ? "this kernel has no IPv6 multicast routing (CONFIG_IPV6_MROUTE: /proc/net/ip6_mr_vif is missing)"
+  : netnsWhy;
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const CLI = `${ROOT}cli/mroute.ts`;

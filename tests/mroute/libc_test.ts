@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as libc from "../../ffi/libc.ts";
 import { isRoot, testIf } from "../_util/corpus.ts";
+import { kernelMroute4 } from "./_netns.ts";
 
 Deno.test("libc: a failing call throws SyscallError with errno, its name and strerror text", () => {
   assert.throws(() => libc.setsockoptInt(-1, 0, 200, 1, "MRT_INIT"), (e: unknown) => {
@@ -37,8 +38,8 @@ Deno.test("libc: poll off the event loop times out, then sees data on a socket",
 });
 
 testIf(
-  isRoot,
-  "needs root (raw sockets)",
+  isRoot && kernelMroute4,
+  isRoot ? "this kernel has no IPv4 multicast routing (CONFIG_IP_MROUTE)" : "needs root (raw sockets)",
   "libc: raw IGMP socket refuses a second MRT_INIT with EADDRINUSE (in a fresh netns)",
   () => {
     const code = `
