@@ -36,3 +36,18 @@ for (const [name, make] of stages) {
   }
   console.log(`${name.padEnd(8)} ${best.toFixed(0).padStart(6)} ms`);
 }
+
+// The report after the analysis: partial (per analyzer) and the merge into the final form.
+{
+  const { buildReport } = await import("../lib/flow/report.ts");
+  const a = new Analyzer();
+  run(a.sink);
+  a.finish();
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    buildReport(a, { files: [] });
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(`${"report".padEnd(8)} ${best.toFixed(0).padStart(6)} ms`);
+}

@@ -18,6 +18,8 @@ import { PcapWriter } from "../lib/capture/mod.ts";
 import { benchDir, fmtTable, haveCommand, measure, type Measured } from "./lib/measure.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
+// The Deno running this bench (node_modules/.bin/deno on a fresh machine: not on PATH).
+const DENO = Deno.execPath();
 
 async function main(): Promise<void> {
   const packets = Number(Deno.args[0] ?? 1_000_000);
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
   const mppDir = join(work, "mpp"), tfDir = join(work, "tf");
   const mppRun = await measure(
     "mpp analyze --streams",
-    `deno run -A ${MAIN} analyze ${file} --streams ${mppDir} --tcp-memory ${cap} -q > /dev/null`,
+    `${DENO} run -A ${MAIN} analyze ${file} --streams ${mppDir} --tcp-memory ${cap} -q > /dev/null`,
   );
   rows.push(mppRun);
   const index = JSON.parse(await Deno.readTextFile(join(mppDir, "index.json")));
@@ -65,19 +67,19 @@ async function main(): Promise<void> {
   // The design question: one thread with one flow map, or Workers sharded by a symmetric flow hash.
   const one = await measure(
     "mpp analyze --threads 1 (reassembly+HTTP)",
-    `deno run -A ${MAIN} analyze ${file} --json --threads 1 > /dev/null`,
+    `${DENO} run -A ${MAIN} analyze ${file} --json --threads 1 > /dev/null`,
   );
   const two = await measure(
     "mpp analyze --threads 2 (reassembly+HTTP)",
-    `deno run -A ${MAIN} analyze ${file} --json --threads 2 > /dev/null`,
+    `${DENO} run -A ${MAIN} analyze ${file} --json --threads 2 > /dev/null`,
   );
   const offOne = await measure(
     "mpp analyze --no-reassembly --threads 1",
-    `deno run -A ${MAIN} analyze ${file} --json --no-reassembly --threads 1 > /dev/null`,
+    `${DENO} run -A ${MAIN} analyze ${file} --json --no-reassembly --threads 1 > /dev/null`,
   );
   const offTwo = await measure(
     "mpp analyze --no-reassembly --threads 2",
-    `deno run -A ${MAIN} analyze ${file} --json --no-reassembly --threads 2 > /dev/null`,
+    `${DENO} run -A ${MAIN} analyze ${file} --json --no-reassembly --threads 2 > /dev/null`,
   );
   rows.push(one, two, offOne, offTwo);
   await Deno.remove(work, { recursive: true });

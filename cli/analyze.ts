@@ -120,7 +120,7 @@ export function register(program: Program): void {
     )
     .option(
       "--threads <n>",
-      "split the flows over N threads: auto (default) uses every core on inputs of 64 MiB and more",
+      "split the flows over N threads: auto (default) uses every core on inputs of 64 MiB and more (1 GiB with --no-reassembly)",
       threadCount,
     )
     .option("-q, --quiet", "no warnings on stderr")

@@ -20,6 +20,12 @@ const WORKER_URL = new URL("./analyze_worker.ts", import.meta.url);
 
 /** Inputs below this many bytes are analysed on one thread ("auto"): a Worker costs ~50 ms to start. */
 export const AUTO_MIN_BYTES = 64 << 20;
+/**
+ * Without reassembly the per-flow work is small next to reading and decoding, which every shard
+ * repeats: measured on the 2-core machine (bench/RESULTS.md), 2 threads took 0.96x the time of one
+ * on a 0.69 GB capture, 0.86x on 1.7 GB and 0.77x on 3.4 GB.
+ */
+export const AUTO_MIN_BYTES_NO_REASSEMBLY = 1 << 30;
 /** Most shards "auto" picks: each one reads the whole input again. */
 const AUTO_MAX = 4;
 
@@ -69,7 +75,7 @@ function needsOneThread(paths: string[], opts: AnalyzeFilesOptions): string | nu
 
 /**
  * How many shards to run: `threads` as given ("auto": the cores, up to 4, on inputs of at least
- * AUTO_MIN_BYTES with TCP reassembly on), or 1 when the run needs one thread (`note` then says why when threads were
+ * AUTO_MIN_BYTES with TCP reassembly on, AUTO_MIN_BYTES_NO_REASSEMBLY without), or 1 when the run needs one thread (`note` then says why when threads were
  * asked for explicitly).
  */
 export async function shardPlan(
@@ -88,9 +94,6 @@ export async function shardPlan(
       : { count: 1, note: "analysed on one thread: no Worker module (bundle)" };
   }
   if (want !== "auto") return { count: want };
-  // Measured on the 2-core machine (bench/RESULTS.md): without reassembly the per-flow work is too
-  // small to pay for a second read and decode of every frame (0.94x); with it, 1.14x.
-  if (opts.tcp === false) return { count: 1 };
   const cores = navigator.hardwareConcurrency ?? 1;
   if (cores < 2) return { count: 1 };
   let total = 0;
@@ -101,7 +104,8 @@ export async function shardPlan(
       // The run itself reports the unreadable file.
     }
   }
-  return { count: total >= AUTO_MIN_BYTES ? Math.min(cores, AUTO_MAX) : 1 };
+  const min = opts.tcp === false ? AUTO_MIN_BYTES_NO_REASSEMBLY : AUTO_MIN_BYTES;
+  return { count: total >= min ? Math.min(cores, AUTO_MAX) : 1 };
 }
 
 function toError(e: WireError): MppError {

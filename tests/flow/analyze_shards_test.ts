@@ -104,6 +104,30 @@ Deno.test("shardPlan: auto splits only large inputs; runs that need one thread s
   assert.equal(http.count, 1);
   assert.match(http.note ?? "", /--http/);
   assert.equal((await shardPlan([file], { threads: "auto", httpTransactions: true })).note, undefined);
+  // "auto" goes by input size (only stat is read: sparse files stand in for big captures).
+  const dir = await Deno.makeTempDir({ prefix: "mpp-plan-" });
+  try {
+    const mid = join(dir, "mid.pcap"), big = join(dir, "big.pcap");
+    await Deno.writeFile(mid, new Uint8Array(0));
+    await Deno.truncate(mid, 512 << 20);
+    await Deno.writeFile(big, new Uint8Array(0));
+    await Deno.truncate(big, 1 << 30);
+    const cores = Math.min(navigator.hardwareConcurrency ?? 1, 4);
+    const multi = cores >= 2 ? cores : 1;
+    assert.equal((await shardPlan([mid], { threads: "auto" })).count, multi, "reassembly: split from 64 MiB");
+    assert.equal(
+      (await shardPlan([mid], { threads: "auto", tcp: false })).count,
+      1,
+      "no reassembly: not below 1 GiB",
+    );
+    assert.equal(
+      (await shardPlan([big], { threads: "auto", tcp: false })).count,
+      multi,
+      "no reassembly: from 1 GiB",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 for (const file of corpusFiles()) {
