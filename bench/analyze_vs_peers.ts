@@ -122,7 +122,10 @@ if (values.big) {
   // Memory on one thread for both sizes (a second thread holds a second heap), speed both ways.
   for (const [i, flags] of [[1, ""], [3, "--no-reassembly"]] as const) {
     const small = runs[i];
-    const one = await measure("big, 1 thread", `${mpp} analyze --json --threads 1 ${flags} ${big} > /dev/null`);
+    const one = await measure(
+      "big, 1 thread",
+      `${mpp} analyze --json --threads 1 ${flags} ${big} > /dev/null`,
+    );
     const auto = await measure("big, auto", `${mpp} analyze --json ${flags} ${big} > /dev/null`);
     console.log(
       `${flags || "with reassembly"}, --threads 1: ${n.toLocaleString("en-US")} packets → ${

@@ -70,6 +70,12 @@ export class TcpStream implements StreamSink {
   private ip6: Uint32Array | null = null;
   private addrText: [string, string] | null = null;
   private portPair: [number, number] | null = null;
+  /**
+   * tcpflow's VLAN label: the whole tag control word (priority and DEI bits included) of an
+   * Ethernet frame whose EtherType is 802.1Q (0x8100), else -1 (no tag, or an 802.1ad outer tag,
+   * which tcpflow does not label). Read from the connection's first segment.
+   */
+  vlanTag = -1;
 
   constructor(
     /** tshark's tcp.stream: streams numbered from 0 in order of their first segment. */
@@ -104,6 +110,10 @@ export class TcpStream implements StreamSink {
     }
     this.port0 = dir === 0 ? p.srcPort : p.dstPort;
     this.port1 = dir === 0 ? p.dstPort : p.srcPort;
+    const b = p.data;
+    if (p.linkType === 1 && b.length >= 16 && b[12] === 0x81 && b[13] === 0x00) {
+      this.vlanTag = (b[14] << 8) | b[15];
+    }
   }
 
   /** Endpoints: [0] the originator, [1] the responder, addresses as text. */

@@ -64,9 +64,11 @@ export function endpointName(addr: string, port: number): string {
   return `${addr}.${p}`;
 }
 
+/** tcpflow's default name (its template `%A.%a-%B.%b%V%v%C%c`): endpoints, `--VLAN` tag, `cN` reuse. */
 export function streamFileName(s: TcpStream, dir: number): string {
   const base = `${endpointName(s.addr[dir], s.port[dir])}-${endpointName(s.addr[dir ^ 1], s.port[dir ^ 1])}`;
-  return s.reuse > 0 ? `${base}c${s.reuse}` : base;
+  const vlan = s.vlanTag >= 0 ? `--${s.vlanTag}` : "";
+  return s.reuse > 0 ? `${base}${vlan}c${s.reuse}` : base + vlan;
 }
 
 /**

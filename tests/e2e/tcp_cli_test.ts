@@ -73,6 +73,7 @@ for (
     "http-keepalive-chunked.pcap",
     "mixed-lan-browsing-flows.pcap",
     "raw-ip-http-post.pcap",
+    "qinq-double-8100-http.pcap",
   ]
 ) {
   corpusTest(
