@@ -9,7 +9,7 @@ import { countersByFlow, streamsByFlow, tcpSection } from "../tcp/report.ts";
 import { httpSection } from "../../decoders/http_report.ts";
 import type { z } from "zod";
 import type { AnalyzeReport, FlowReport, Timing } from "./report_schema.ts";
-import { epochString, type TimingStats } from "./timing.ts";
+import { epochString, ns, type TimingStats } from "./timing.ts";
 import { udpConnState } from "./tcp_conn.ts";
 import { macLabel } from "./pair_table.ts";
 
@@ -112,7 +112,7 @@ export function partialReport(
       bytes: a.bytes,
       first: a.firstSec < 0 ? null : epochString(a.firstSec, a.firstNsec),
       last: a.firstSec < 0 ? null : epochString(a.lastSec, a.lastNsec),
-      duration: a.firstSec < 0 ? 0 : (a.maxSec - a.minSec) + (a.maxNsec - a.minNsec) / 1e9,
+      duration: a.firstSec < 0 ? 0 : ns((a.maxSec - a.minSec) + (a.maxNsec - a.minNsec) / 1e9),
       flows: a.flows.length,
       flowsShown: flows.length,
       truncated: a.truncated,
@@ -149,12 +149,12 @@ function timingFormatter(a: Analyzer): (t: TimingStats) => TimingJson {
     bytes: t.bytes,
     first: abs(t.first),
     last: abs(t.last),
-    duration: t.duration,
-    iatMin: t.packets > 1 ? t.iatMin : null,
-    iatMean: t.packets > 1 ? t.iatMean : null,
-    iatMax: t.packets > 1 ? t.iatMax : null,
-    iatStddev: t.packets > 2 ? t.iatStddev : null,
-    jitter: t.packets > 2 ? t.jitter : null,
+    duration: ns(t.duration),
+    iatMin: t.packets > 1 ? ns(t.iatMin) : null,
+    iatMean: t.packets > 1 ? ns(t.iatMean) : null,
+    iatMax: t.packets > 1 ? ns(t.iatMax) : null,
+    iatStddev: t.packets > 2 ? ns(t.iatStddev) : null,
+    jitter: t.packets > 2 ? ns(t.jitter) : null,
   });
 }
 
@@ -175,7 +175,8 @@ function pairPart(p: PairStats): ConvPart {
 
 export function sortFlows(flows: Flow[], key: SortKey): Flow[] {
   const arr = flows.slice();
-  const dur = (f: Flow) => f.timing.duration;
+  // The duration as reported (to the nanosecond), so ties break by id in every thread's order.
+  const dur = (f: Flow) => ns(f.timing.duration);
   if (key === "bytes") arr.sort((x, y) => y.bytes - x.bytes || x.id - y.id);
   else if (key === "duration") arr.sort((x, y) => dur(y) - dur(x) || x.id - y.id);
   else arr.sort((x, y) => y.packets - x.packets || x.id - y.id);
@@ -276,7 +277,7 @@ function flowReport(
     bytes: f.bytes,
     first: epochString(f.firstSec, f.firstNsec),
     last: epochString(...f.last),
-    duration: f.timing.duration,
+    duration: ns(f.timing.duration),
     transport,
     encodings,
   };

@@ -6,6 +6,7 @@
  * and io,phs are summed by key, and frame-level totals (summary, io,stat) come from shard 0.
  */
 import { VERSION } from "../version.ts";
+import { ns } from "./timing.ts";
 import type {
   AnalyzeReport,
   ConversationReport,
@@ -89,8 +90,8 @@ function row(c: ConvPart): ConversationReport {
     bToABytes: c.bToABytes,
     packets: c.aToBPackets + c.bToAPackets,
     bytes: c.aToBBytes + c.bToABytes,
-    relStart: c.first,
-    duration: c.last - c.first,
+    relStart: ns(c.first),
+    duration: ns(c.last - c.first),
   };
 }
 

@@ -3,14 +3,15 @@ import { z } from "zod";
 /**
  * The versioned JSON report of `mpp analyze --json` (schema "mpp.analyze/1"). Timestamps are exact
  * epoch strings ("1700000000.123456789"); durations and inter-arrival statistics are seconds as
- * numbers. Additive changes keep the version; renames or removals bump it.
+ * numbers, rounded to the nanosecond (the timestamps' resolution). Additive changes keep the
+ * version; renames or removals bump it.
  */
 export const Timing = z.object({
   packets: z.number().int(),
   bytes: z.number(),
   first: z.string().describe("epoch seconds with 9 decimals"),
   last: z.string(),
-  duration: z.number().describe("seconds"),
+  duration: z.number().describe("seconds, rounded to the nanosecond like every timing figure here"),
   iatMin: z.number().nullable().describe("minimum inter-arrival time, s (null below 2 packets)"),
   iatMean: z.number().nullable(),
   iatMax: z.number().nullable(),
