@@ -14,6 +14,7 @@ import { MppError, type MppErrorCode } from "../errors.ts";
 import { createRing, Ctrl, RingReader, type RingRecordSink, WorkerState } from "./live_ring.ts";
 import type { OpenedInterface, WorkerReply } from "./live_worker.ts";
 import { describeIssues, LiveConfig } from "./live_config.ts";
+import { workerUrl } from "../worker_module.ts";
 
 export type { OpenedInterface } from "./live_worker.ts";
 export type { RingRecordSink } from "./live_ring.ts";
@@ -109,7 +110,17 @@ export class LiveCapture {
     const ringBytes = Math.max(opts.ringBytes ?? 64 << 20, MIN_RING, 8 * (32 + snaplen));
     const { ctrl, data } = createRing(ringBytes);
     const reader = new RingReader(ctrl, data);
-    const worker = new Worker(new URL("./live_worker.ts", import.meta.url).href, { type: "module" });
+    const url = workerUrl(new URL("./live_worker.ts", import.meta.url));
+    if (url === null) {
+      return Promise.reject(
+        new MppError(
+          "missing_dependency",
+          "live capture needs its capture thread's module (live_worker.js beside mpp.js), which is missing",
+          "copy the whole dist/ directory that `deno task compile` makes, or run mpp from its source tree",
+        ),
+      );
+    }
+    const worker = new Worker(url.href, { type: "module" });
     const { promise: opened, resolve, reject } = Promise.withResolvers<LiveCapture>();
     const { promise: done, resolve: setDone } = Promise.withResolvers<void>();
     let failureSink: ((e: MppError) => void) | undefined;

@@ -14,7 +14,7 @@ import { runShard } from "./shard_run.ts";
 import type { AnalyzeReport } from "./report_schema.ts";
 import type { MppErrorCode } from "../errors.ts";
 import { TCP_DEFAULTS } from "../tcp/reassembly.ts";
-import { workerModuleAvailable } from "../worker_module.ts";
+import { workerModuleAvailable, workerUrl } from "../worker_module.ts";
 
 const WORKER_URL = new URL("./analyze_worker.ts", import.meta.url);
 
@@ -118,7 +118,7 @@ export async function analyzeSharded(
   opts: AnalyzeFilesOptions,
   count: number,
 ): Promise<Omit<AnalyzeFilesResult, "analyzer" | "tcp">> {
-  const url = WORKER_URL;
+  const url = workerUrl(WORKER_URL) ?? WORKER_URL;
   // The TCP memory cap is global: each shard gets its share.
   const tcp = opts.tcp === false
     ? false

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { OP_CLOSE, OP_DATA, OP_FINISH, OP_OPEN, RingWriter } from "./write_ring.ts";
 import { FileSink } from "./file_sink.ts";
 import { raiseOpenFileLimit } from "../../ffi/libc.ts";
-import { workerModuleAvailable } from "../worker_module.ts";
+import { workerUrl } from "../worker_module.ts";
 import { MppError } from "../errors.ts";
 import type { StreamListener } from "./reassembly.ts";
 import type { TcpStream } from "./stream.ts";
@@ -114,8 +114,8 @@ export class StreamWriter implements StreamListener {
   }
 
   private start(): RingWriter | null {
-    const url = new URL("./file_writer_worker.ts", import.meta.url);
-    if (!workerModuleAvailable(url)) {
+    const url = workerUrl(new URL("./file_writer_worker.ts", import.meta.url));
+    if (url === null) {
       this.direct = new FileSink(this.maxOpen);
       return null;
     }
