@@ -194,7 +194,8 @@ export function generate(opts: GenOptions, sink: FrameSink): void {
   const ptpUdp = ep(2000, 0, false, 0);
   ptpUdp.dst4 = 0xe0000181; // 224.0.1.129
   const ptpL2: Endpoints = { ...ptpUdp, dstMac: [0x01, 0x1b, 0x19, 0, 0, 0] };
-  let ptpSeq = 0;
+  // One sequenceId counter per PTP port (the UDP and the Ethernet one), as a real clock keeps.
+  let ptpUdpSeq = 0, ptpL2Seq = 0, ptpTurn = 0;
   const dnsPending: { e: Endpoints; sport: number; id: number; name: number }[] = [];
   const payload = new Uint8Array(1500);
   let rtpNext = 0;
@@ -256,9 +257,10 @@ export function generate(opts: GenOptions, sink: FrameSink): void {
       n++;
     } else if (r < pPtp) {
       // PTP two-step: Sync (319) then Follow_Up (320), alternating UDP and Ethernet transport.
-      const l2 = (ptpSeq & 1) === 1;
+      const l2 = (ptpTurn++ & 1) === 1;
+      const seq = l2 ? ptpL2Seq : ptpUdpSeq;
       for (const type of [0, 8]) {
-        const len = ptpMessage(payload, type, ptpSeq);
+        const len = ptpMessage(payload, type, seq);
         if (l2) {
           f.len = 0;
           f.bytes(ptpL2.dstMac), f.bytes(ptpL2.srcMac), f.u16(0x88f7), f.bytes(payload, len);
@@ -268,7 +270,8 @@ export function generate(opts: GenOptions, sink: FrameSink): void {
           );}
         n++;
       }
-      ptpSeq = (ptpSeq + 1) & 0xffff;
+      if (l2) ptpL2Seq = (ptpL2Seq + 1) & 0xffff;
+      else ptpUdpSeq = (ptpUdpSeq + 1) & 0xffff;
     } else {
       n += tcpStep(tcp[Math.floor(rnd() * slots)], f, payload, rnd, emit);
     }
