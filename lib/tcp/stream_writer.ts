@@ -23,6 +23,9 @@ export const StreamFileEntry = z.object({
   src: z.string(),
   dst: z.string(),
   bytes: z.number().int(),
+  fileBytes: z.number().int().describe(
+    "size of the file: the bytes, plus each gap before the last byte as zeros (tcpflow's holes)",
+  ),
   segments: z.number().int(),
   retransmitted: z.number().int(),
   outOfOrder: z.number().int(),
@@ -48,10 +51,18 @@ export const StreamIndex = z.object({
 });
 export type StreamIndex = z.infer<typeof StreamIndex>;
 
+/** Zeros written for gaps, a slice at a time. */
+const ZEROS = new Uint8Array(64 << 10);
+
 class DirOut {
   /** Ring file id, or -1 until the direction's first byte opens its file. */
   id = -1;
+  /** Stream bytes written (gaps not counted). */
   written = 0;
+  /** File size: written plus the zero-filled gaps. */
+  fileBytes = 0;
+  /** Missing bytes not yet in the file: written as zeros only when data follows, as tcpflow does. */
+  hole = 0;
   readonly gaps: { offset: number; length: number }[] = [];
   constructor(readonly file: string) {}
 }
@@ -134,16 +145,26 @@ export class StreamWriter implements StreamListener {
       if (ring !== null) ring.put(OP_OPEN, o.id, path, 0, path.length);
       else this.direct!.record(OP_OPEN, o.id, path);
     }
+    // tcpflow writes each segment at its stream offset, so a gap followed by data reads as zeros.
+    for (; o.hole > 0; o.hole -= Math.min(o.hole, ZEROS.length)) {
+      this.write(ring, o, ZEROS, 0, Math.min(o.hole, ZEROS.length));
+    }
+    this.write(ring, o, b, off, len);
+    o.written += len;
+  }
+
+  private write(ring: RingWriter | null, o: DirOut, b: Uint8Array, off: number, len: number): void {
     if (ring !== null) {
       const max = ring.maxPayload;
       for (let k = 0; k < len; k += max) ring.put(OP_DATA, o.id, b, off + k, len - k < max ? len - k : max);
     } else this.direct!.record(OP_DATA, o.id, b.subarray(off, off + len));
-    o.written += len;
+    o.fileBytes += len;
   }
 
   gap(s: TcpStream, dir: number, len: number): void {
     const o = (s.user as [DirOut, DirOut])[dir];
-    if (o.gaps.length < MAX_LISTED_GAPS) o.gaps.push({ offset: o.written, length: len });
+    if (o.gaps.length < MAX_LISTED_GAPS) o.gaps.push({ offset: o.fileBytes + o.hole, length: len });
+    o.hole += len;
   }
 
   /** The connection ended: its files are closed (a later segment reopens them to append). */
@@ -200,6 +221,7 @@ export class StreamWriter implements StreamListener {
           src: `${s.addr[dir]}:${s.port[dir]}`,
           dst: `${s.addr[dir ^ 1]}:${s.port[dir ^ 1]}`,
           bytes: d.bytes,
+          fileBytes: o.fileBytes,
           segments: d.segments,
           retransmitted: d.retransmitted,
           outOfOrder: d.outOfOrder,
