@@ -64,11 +64,12 @@ export function partialReport(
   tcp: TcpReassembly | null = null,
 ): PartialReport {
   const timing = timingFormatter(a);
+  const names = new FlowNames(a);
   const sorted = sortFlows(a.flows, opts.sort ?? "frames");
   const shown = opts.top !== undefined && opts.top >= 0 ? sorted.slice(0, opts.top) : sorted;
   const counters = tcp === null ? null : countersByFlow(tcp);
   const flows = shown.map((f) => {
-    const report = flowReport(a, f, timing);
+    const report = flowReport(a, f, timing, names);
     const c = counters?.get(f);
     if (c !== undefined) report.tcpStreams = c;
     return { firstFrame: f.firstFrame, report };
@@ -80,7 +81,7 @@ export function partialReport(
     if (f.decoder === null || f.decoder.phsName !== "rtp" || !f.decoder.summarize) continue;
     const s = f.decoder.summarize(f.decoderState);
     const streams = Array.isArray(s?.streams) ? s.streams as Record<string, unknown>[] : [];
-    const [src, dst] = endpoints(a, f);
+    const [src, dst] = names.endpoints(f);
     for (const st of streams) {
       rtp.push({
         firstFrame: f.firstFrame,
@@ -122,7 +123,7 @@ export function partialReport(
     flowFrames,
     flows,
     phs: a.phs.entries(),
-    conv: flowConversations(a),
+    conv: flowConversations(a, names),
     eth: a.ethPairs.pairs.map(pairPart),
     outer: a.outerPairs.pairs.map(pairPart),
     io: a.io ? { interval: a.io.interval, rows: a.io.rows() } : undefined,
@@ -190,14 +191,39 @@ function addrOf(key: Uint32Array, second: boolean): string {
   return keyIsIpv6(meta) ? formatIpv6(key.subarray(o, o + 4)) : formatIpv4(key[o]);
 }
 
-/** [A side, B side] labels of a flow as `addr` or `addr:port` / `[v6]:port`. */
-function endpoints(a: Analyzer, f: Flow): [string, string] {
-  const key = a.index.key(f.id);
-  const [pa, pb] = [key[9] >>> 16, key[9] & 0xffff];
-  const hasPorts = keyKind(key[0]) === FlowKind.IP && (keyProto(key[0]) === 6 || keyProto(key[0]) === 17);
-  const fmt = (addr: string, port: number) =>
-    !hasPorts ? addr : addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
-  return [fmt(addrOf(key, false), pa), fmt(addrOf(key, true), pb)];
+/**
+ * A flow's address and endpoint labels, each made once per report: they appear in its row, its
+ * conversations and its RTP streams (formatting them anew each time cost a tenth of the report).
+ */
+class FlowNames {
+  private readonly addrs: (string | undefined)[];
+  private readonly ends: ([string, string] | undefined)[];
+  constructor(private readonly a: Analyzer) {
+    this.addrs = new Array(2 * a.flows.length);
+    this.ends = new Array(a.flows.length);
+  }
+
+  /** Endpoint A's (or B's) address. */
+  addr(f: Flow, second: boolean): string {
+    const i = 2 * f.id + (second ? 1 : 0);
+    return this.addrs[i] ??= addrOf(this.a.index.key(f.id), second);
+  }
+
+  /** [A side, B side] as `addr` or `addr:port` / `[v6]:port`. */
+  endpoints(f: Flow): [string, string] {
+    let e = this.ends[f.id];
+    if (e === undefined) {
+      const key = this.a.index.key(f.id);
+      const hasPorts = keyKind(key[0]) === FlowKind.IP && (keyProto(key[0]) === 6 || keyProto(key[0]) === 17);
+      const fmt = (addr: string, port: number) =>
+        !hasPorts ? addr : addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+      e = this.ends[f.id] = [
+        fmt(this.addr(f, false), key[9] >>> 16),
+        fmt(this.addr(f, true), key[9] & 0xffff),
+      ];
+    }
+    return e;
+  }
 }
 
 function transportName(key: Uint32Array, f: Flow): string {
@@ -214,13 +240,14 @@ function flowReport(
   a: Analyzer,
   f: Flow,
   timing: (t: TimingStats) => TimingJson,
+  names: FlowNames,
 ): FlowReport {
   const key = a.index.key(f.id);
   const isIp = keyKind(key[0]) === FlowKind.IP;
   const proto = keyProto(key[0]);
   const hasPorts = isIp && (proto === 6 || proto === 17);
   const side = (second: boolean, d: Flow["a"]) => ({
-    address: addrOf(key, second),
+    address: names.addr(f, second),
     port: hasPorts ? (second ? key[9] & 0xffff : key[9] >>> 16) : null,
     packets: d.packets,
     bytes: d.bytes,
@@ -229,7 +256,7 @@ function flowReport(
   });
   const sa = side(false, f.a), sb = side(true, f.b);
   const orig = f.origIsA ? sa : sb, resp = f.origIsA ? sb : sa;
-  const [la, lb] = endpoints(a, f);
+  const [la, lb] = names.endpoints(f);
   const label = f.origIsA ? `${la} → ${lb}` : `${lb} → ${la}`;
   const t = timing(f.timing);
   const transport = { ...t, name: transportName(key, f) } as FlowReport["transport"];
@@ -289,7 +316,7 @@ function flowReport(
  * direction. Listed in order of their first flow; report_merge.ts adds the Ethernet and
  * tunnel-outer pairs (counted per packet in PairTables), merges shards and sorts.
  */
-function flowConversations(a: Analyzer): PartialReport["conv"] {
+function flowConversations(a: Analyzer, names: FlowNames): PartialReport["conv"] {
   const byType: Record<"ip" | "ipv6" | "tcp" | "udp", Map<string, ConvPart>> = {
     ip: new Map(),
     ipv6: new Map(),
@@ -300,7 +327,7 @@ function flowConversations(a: Analyzer): PartialReport["conv"] {
   for (const f of flows) {
     const key = a.index.key(f.id);
     if (keyKind(key[0]) !== FlowKind.IP) continue;
-    const [la, lb] = endpoints(a, f);
+    const [la, lb] = names.endpoints(f);
     const first = f.firstSrcIsA;
     const fa = f.a, fb = f.b, ft = f.timing;
     const addOne = (map: Map<string, ConvPart>, x: string, y: string) => {
@@ -329,7 +356,9 @@ function flowConversations(a: Analyzer): PartialReport["conv"] {
     // tshark taps an IPv6 conversation only for frames that carry or complete a datagram; IPv6
     // fragments that complete nothing are left out (IPv4 fragments are counted).
     const v6 = keyIsIpv6(key[0]);
-    if (!(v6 && proto === 255)) addOne(v6 ? byType.ipv6 : byType.ip, addrOf(key, false), addrOf(key, true));
+    if (!(v6 && proto === 255)) {
+      addOne(v6 ? byType.ipv6 : byType.ip, names.addr(f, false), names.addr(f, true));
+    }
   }
   return {
     ip: [...byType.ip.values()],

@@ -186,6 +186,7 @@ function mergeTcp(parts: PartialReport[]): TcpSection | undefined {
   };
 }
 
+/** Merges `parts` into the report; it consumes them (their flow objects become the report's). */
 export function mergeReports(parts: PartialReport[], opts: ReportOptions): AnalyzeReport {
   if (parts.length === 0) throw new Error("mergeReports: no parts");
   const globalId = parts.length === 1
@@ -193,9 +194,14 @@ export function mergeReports(parts: PartialReport[], opts: ReportOptions): Analy
     : (firstFrame: number) => parts.reduce((n, p) => n + rankIn(p.flowFrames, firstFrame), 0);
 
   const sort = opts.sort ?? "frames";
-  const flows: FlowReport[] = parts.flatMap((p) =>
-    p.flows.map((f) => ({ ...f.report, id: globalId(f.firstFrame, f.report.id) }))
-  );
+  // The parts are consumed: their objects take their global ids in place (no copy per flow).
+  const flows: FlowReport[] = [];
+  for (const p of parts) {
+    for (const f of p.flows) {
+      f.report.id = globalId(f.firstFrame, f.report.id);
+      flows.push(f.report);
+    }
+  }
   if (parts.length > 1) {
     if (sort === "bytes") flows.sort((x, y) => y.bytes - x.bytes || x.id - y.id);
     else if (sort === "duration") flows.sort((x, y) => y.duration - x.duration || x.id - y.id);

@@ -20,7 +20,6 @@ const S = EndpointState;
 
 // History letter bits per direction, recorded once (a, d, i, q) or on sequence change (s, h, f, r).
 const MAX_HISTORY = 64;
-const ascii = new TextDecoder("latin1");
 const H_S = 1, H_H = 2, H_A = 4, H_D = 8, H_F = 16, H_R = 32, H_Q = 64, H_I = 128;
 
 export class TcpConn {
@@ -126,7 +125,10 @@ export class TcpConn {
 
   /** Zeek's history letters (originator upper case, responder lower case). */
   get history(): string {
-    return this.histLen === 0 ? "" : ascii.decode(this.hist.subarray(0, this.histLen));
+    // At most MAX_HISTORY ASCII codes: fromCharCode beats a TextDecoder call per flow.
+    return this.histLen === 0
+      ? ""
+      : String.fromCharCode.apply(null, this.hist.subarray(0, this.histLen) as unknown as number[]);
   }
 
   /** Appends a letter chosen by another component (lib/tcp: t, g, c); `l` is one lower-case letter. */
