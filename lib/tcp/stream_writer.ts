@@ -53,6 +53,11 @@ export type StreamIndex = z.infer<typeof StreamIndex>;
 
 /** Zeros written for gaps, a slice at a time. */
 const ZEROS = new Uint8Array(64 << 10);
+/**
+ * Longest gap written as zeros: tcpflow's max_seek (16 MiB), past which tcpflow does not seek
+ * either. A sequence jump of gigabytes (a damaged or forged segment) must not write gigabytes.
+ */
+export const MAX_ZERO_FILL = 16 << 20;
 
 class DirOut {
   /** Ring file id, or -1 until the direction's first byte opens its file. */
@@ -164,7 +169,8 @@ export class StreamWriter implements StreamListener {
   gap(s: TcpStream, dir: number, len: number): void {
     const o = (s.user as [DirOut, DirOut])[dir];
     if (o.gaps.length < MAX_LISTED_GAPS) o.gaps.push({ offset: o.fileBytes + o.hole, length: len });
-    o.hole += len;
+    // A longer gap is left out of the file: the data after it follows at once.
+    if (len <= MAX_ZERO_FILL) o.hole += len;
   }
 
   /** The connection ended: its files are closed (a later segment reopens them to append). */
