@@ -20,6 +20,17 @@ interface Conn {
   sport: number;
 }
 
+/** `mpp analyze FILE --streams OUT`; returns OUT. */
+async function streams(file: string, out: string): Promise<string> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "analyze", file, "--streams", out, "-q"],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  return out;
+}
+
 /** One TCP segment of connection `c` between 10.0.0.1:sport and 10.0.0.2:80. */
 function seg(c: Conn, fromA: boolean, seq: number, ack: number, flags: number, text = ""): Uint8Array {
   const a = "10.0.0.1", b = "10.0.0.2", dport = 80;
@@ -82,13 +93,7 @@ Deno.test("--streams names: tcpflow's VLAN label and reuse counter", async () =>
       for (const f of frames(c, isn)) await w.write(f, f.length, 1700000000, 1000 * t++, 0);
     }
     await w.close();
-    const out = join(dir, "mpp");
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "analyze", file, "--streams", out, "-q"],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const out = await streams(file, join(dir, "mpp"));
     const names = (d: string) =>
       [...Deno.readDirSync(d)].map((e) => e.name).filter((n) => n !== "report.xml" && n !== "index.json")
         .sort();
@@ -145,13 +150,7 @@ Deno.test("--streams gaps: zeros up to 16 MiB as tcpflow writes them; a sequence
       await w.write(f, f.length, 1700000000, 1000 * t++, 0);
     }
     await w.close();
-    const out = join(dir, "mpp");
-    const r = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CLI, "analyze", file, "--streams", out, "-q"],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const out = await streams(file, join(dir, "mpp"));
     const name = (sport: number) => `010.000.000.001.0${sport}-010.000.000.002.00080`;
     const te = new TextEncoder();
     assert.deepEqual(await Deno.readFile(join(out, name(2001))), te.encode("head\0\0\0\0tail"));
