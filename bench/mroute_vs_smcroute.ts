@@ -57,6 +57,15 @@ if (Deno.uid() !== 0) {
   console.error("bench needs root (network namespaces, multicast routing)");
   Deno.exit(1);
 }
+try {
+  // ipmr makes this file in every network namespace; without it MRT_INIT fails with ENOPROTOOPT.
+  Deno.statSync("/proc/net/ip_mr_vif");
+} catch {
+  console.error(
+    "this kernel has no IPv4 multicast routing (CONFIG_IP_MROUTE): neither mpp nor smcroute can run",
+  );
+  Deno.exit(1);
+}
 if (sh("sh", ["-c", "command -v smcrouted && command -v smcroutectl"]).code !== 0) {
   console.error("smcroute is not installed: apt-get install -y smcroute");
   Deno.exit(1);
