@@ -13,6 +13,7 @@ const out = Deno.args[0] ?? join(root, "dist");
 const WORKERS = ["lib/capture/live_worker.ts", "lib/flow/analyze_worker.ts", "lib/tcp/file_writer_worker.ts"];
 
 const tmp = await Deno.makeTempDir({ prefix: "mpp-compile-" });
+let failed = 0;
 try {
   const r = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "-q", "--outdir", tmp, "cli/main.ts", ...WORKERS],
@@ -20,7 +21,16 @@ try {
     stdout: "inherit",
     stderr: "inherit",
   }).output();
-  if (!r.success) Deno.exit(r.code || 1);
+  if (!r.success) {
+    // deno bundle printed why.
+    failed = r.code || 1;
+  } else await place();
+} finally {
+  await Deno.remove(tmp, { recursive: true });
+}
+if (failed !== 0) Deno.exit(failed);
+
+async function place(): Promise<void> {
   await Deno.mkdir(out, { recursive: true });
   await Deno.copyFile(join(tmp, "cli/main.js"), join(out, "mpp.js"));
   for (const w of WORKERS) {
@@ -28,6 +38,4 @@ try {
     await Deno.copyFile(join(tmp, js), join(out, basename(js)));
   }
   console.log(`${out}: mpp.js and ${WORKERS.map((w) => basename(w).replace(/\.ts$/, ".js")).join(", ")}`);
-} finally {
-  await Deno.remove(tmp, { recursive: true });
 }

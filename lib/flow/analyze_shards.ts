@@ -75,8 +75,8 @@ function needsOneThread(paths: string[], opts: AnalyzeFilesOptions): string | nu
 
 /**
  * How many shards to run: `threads` as given ("auto": the cores, up to 4, on inputs of at least
- * AUTO_MIN_BYTES with TCP reassembly on, AUTO_MIN_BYTES_NO_REASSEMBLY without), or 1 when the run needs one thread (`note` then says why when threads were
- * asked for explicitly).
+ * AUTO_MIN_BYTES with TCP reassembly on, AUTO_MIN_BYTES_NO_REASSEMBLY without), or 1 when the run
+ * needs one thread (`note` then says why when threads were asked for explicitly).
  */
 export async function shardPlan(
   paths: string[],

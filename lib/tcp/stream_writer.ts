@@ -151,8 +151,10 @@ export class StreamWriter implements StreamListener {
       else this.direct!.record(OP_OPEN, o.id, path);
     }
     // tcpflow writes each segment at its stream offset, so a gap followed by data reads as zeros.
-    for (; o.hole > 0; o.hole -= Math.min(o.hole, ZEROS.length)) {
-      this.write(ring, o, ZEROS, 0, Math.min(o.hole, ZEROS.length));
+    while (o.hole > 0) {
+      const n = Math.min(o.hole, ZEROS.length);
+      this.write(ring, o, ZEROS, 0, n);
+      o.hole -= n;
     }
     this.write(ring, o, b, off, len);
     o.written += len;
