@@ -1,9 +1,10 @@
 /**
- * `mpp analyze --streams DIR`: one file per connection direction, named like tcpflow's
- * (`srcip.sport-dstip.dport`, octets and ports zero-padded, `cNNNN` when a 4-tuple repeats), plus
- * DIR/index.json. Reassembled bytes are copied into a shared ring as they arrive and written by a
- * file thread (write_ring.ts, file_writer_worker.ts), so the analysis thread makes no system call
- * and memory stays at the ring's size however many connections are open.
+ * `mpp analyze --streams DIR`: one file per connection direction as tcpflow writes it (named
+ * `srcip.sport-dstip.dport`, octets and ports zero-padded, `--VLAN` on 802.1Q frames, `cN` when a
+ * 4-tuple repeats; gaps followed by data as zeros), plus DIR/index.json. Reassembled bytes are
+ * copied into a shared ring as they arrive and written by a file thread (write_ring.ts,
+ * file_writer_worker.ts), so the analysis thread makes no system call and memory stays at the
+ * ring's size however many connections are open.
  */
 import { z } from "zod";
 import { join } from "node:path";
@@ -62,9 +63,7 @@ export const MAX_ZERO_FILL = 16 << 20;
 class DirOut {
   /** Ring file id, or -1 until the direction's first byte opens its file. */
   id = -1;
-  /** Stream bytes written (gaps not counted). */
-  written = 0;
-  /** File size: written plus the zero-filled gaps. */
+  /** File size: the stream bytes written plus the zero-filled gaps (zeros only ever precede data). */
   fileBytes = 0;
   /** Missing bytes not yet in the file: written as zeros only when data follows, as tcpflow does. */
   hole = 0;
@@ -157,7 +156,6 @@ export class StreamWriter implements StreamListener {
       o.hole -= n;
     }
     this.write(ring, o, b, off, len);
-    o.written += len;
   }
 
   private write(ring: RingWriter | null, o: DirOut, b: Uint8Array, off: number, len: number): void {
@@ -225,7 +223,7 @@ export class StreamWriter implements StreamListener {
       const side = (dir: number) => {
         const d = s.dirs[dir], o = pair[dir];
         return {
-          file: o.written > 0 ? o.file : null,
+          file: o.fileBytes > 0 ? o.file : null,
           src: `${s.addr[dir]}:${s.port[dir]}`,
           dst: `${s.addr[dir ^ 1]}:${s.port[dir ^ 1]}`,
           bytes: d.bytes,
