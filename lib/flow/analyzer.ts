@@ -7,7 +7,7 @@ import { type DecoderRegistry, defaultRegistry, type FlowClassifier } from "../.
 import { Flow, TrafficType } from "./flow.ts";
 import { KeyBuilder } from "./key.ts";
 import { FlowIndex } from "./table.ts";
-import { TcpConn } from "./tcp_conn.ts";
+import { MAX_HISTORY, TcpConn } from "./tcp_conn.ts";
 import { Clock, timingAdd } from "./timing.ts";
 import {
   D_BYTES,
@@ -345,7 +345,7 @@ export class Analyzer {
     if (p.ipVersion !== 0 && !p.isFragment) {
       if (p.ipProto === 6) {
         carrier = "tcp";
-        f.tcp = new TcpConn();
+        f.tcp = new TcpConn(this.store.historyBytes(MAX_HISTORY));
         if ((p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
           f.origIsA = !f.origIsA;
         }

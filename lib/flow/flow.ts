@@ -110,7 +110,7 @@ export class Flow {
   typeStats(i: number): TimingStats {
     let s = this.packetTypes[i];
     if (s === undefined) {
-      s = new TimingStats();
+      s = this.store.typeTiming();
       while (this.packetTypes.length < i) this.packetTypes.push(undefined);
       this.packetTypes[i] = s;
     }

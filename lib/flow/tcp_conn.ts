@@ -19,7 +19,7 @@ export const EndpointState = {
 const S = EndpointState;
 
 // History letter bits per direction, recorded once (a, d, i, q) or on sequence change (s, h, f, r).
-const MAX_HISTORY = 64;
+export const MAX_HISTORY = 64;
 const H_S = 1, H_H = 2, H_A = 4, H_D = 8, H_F = 16, H_R = 32, H_Q = 64, H_I = 128;
 
 export class TcpConn {
@@ -29,7 +29,9 @@ export class TcpConn {
    * History letters as ASCII codes: one string per packet-level letter (`+=` and toUpperCase)
    * left chains of string pieces of up to MAX_HISTORY links per flow, tens of MB on large captures.
    */
-  private readonly hist = new Uint8Array(MAX_HISTORY);
+  private readonly hist: Uint8Array;
+  /** Where this connection's MAX_HISTORY bytes start in `hist` (a chunk shared with other flows). */
+  private readonly histOff: number;
   private histLen = 0;
   /** Payload bytes per side (from segment lengths; lib/tcp refines this with sequence numbers). */
   origPayload = 0;
@@ -48,6 +50,12 @@ export class TcpConn {
   private sR1 = -1;
   private zeroWin0 = 0;
   private zeroWin1 = 0;
+
+  /** `history`: MAX_HISTORY zeroed bytes at an offset of a shared chunk (see FlowStore). */
+  constructor(history: [Uint8Array, number] = [new Uint8Array(MAX_HISTORY), 0]) {
+    this.hist = history[0];
+    this.histOff = history[1];
+  }
 
   /** Feeds one segment; `fromOrig` tells the direction. */
   update(fromOrig: boolean, flags: number, seq: number, window: number, payloadLen: number): void {
@@ -126,15 +134,18 @@ export class TcpConn {
   /** Zeek's history letters (originator upper case, responder lower case). */
   get history(): string {
     // At most MAX_HISTORY ASCII codes: fromCharCode beats a TextDecoder call per flow.
-    return this.histLen === 0
-      ? ""
-      : String.fromCharCode.apply(null, this.hist.subarray(0, this.histLen) as unknown as number[]);
+    return this.histLen === 0 ? "" : String.fromCharCode.apply(
+      null,
+      this.hist.subarray(this.histOff, this.histOff + this.histLen) as unknown as number[],
+    );
   }
 
   /** Appends a letter chosen by another component (lib/tcp: t, g, c); `l` is one lower-case letter. */
   letter(dir: number, l: string): void {
     // Bounded: a flood of RSTs with changing sequence numbers must not grow memory.
-    if (this.histLen < MAX_HISTORY) this.hist[this.histLen++] = l.charCodeAt(0) - (dir === 0 ? 32 : 0);
+    if (this.histLen < MAX_HISTORY) {
+      this.hist[this.histOff + this.histLen++] = l.charCodeAt(0) - (dir === 0 ? 32 : 0);
+    }
   }
 
   private once(dir: number, bit: number, l: string): void {
