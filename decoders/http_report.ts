@@ -1,6 +1,7 @@
 /** HTTP transactions of an analysis: the JSON report section and the `--http` table. */
 import type { HttpTransactionReport } from "../lib/flow/report_schema.ts";
 import { HttpState } from "./http.ts";
+import { columnWidths } from "../lib/column_widths.ts";
 
 export interface HttpSection {
   requests: number;
@@ -95,7 +96,7 @@ export function renderHttp(h: HttpSection | undefined): string {
       ms(t.total),
     ]);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const w = columnWidths(rows, rows[0].length);
   const lines = rows.map((r) =>
     r.map((c, i) => (i >= 5 ? c.padStart(w[i]) : c.padEnd(w[i]))).join("  ").trimEnd()
   );

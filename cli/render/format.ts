@@ -1,4 +1,6 @@
 /** Number and unit formatting for terminal tables (never used on the per-packet path). */
+import { columnWidths } from "../../lib/column_widths.ts";
+
 const nf = new Intl.NumberFormat("en-US");
 
 export function int(n: number): string {
@@ -35,7 +37,7 @@ export interface Column {
 
 /** Pads rows into aligned columns; widths come from the content (display width of plain text). */
 export function table(cols: Column[], rows: string[][]): string {
-  const w = cols.map((c, i) => Math.max(width(c.title), ...rows.map((r) => width(r[i] ?? ""))));
+  const w = columnWidths(rows, cols.length, width, cols.map((c) => width(c.title)));
   const line = (cells: string[]) =>
     cells.map((c, i) => {
       const pad = " ".repeat(Math.max(0, w[i] - width(c)));

@@ -54,6 +54,8 @@ export function renderTree(r: AnalyzeReport): string {
 /** ISO 8601 UTC with the full sub-second precision kept in the epoch string. */
 export function isoTime(epoch: string): string {
   const [s, frac = "0"] = epoch.split(".");
-  const d = new Date(Number(s) * 1000).toISOString().replace(/\.\d{3}Z$/, "");
-  return `${d}.${frac}Z`;
+  const date = new Date(Number(s) * 1000);
+  // A damaged or odd timestamp (64-bit pcapng units) can lie beyond the dates JavaScript can name.
+  if (Number.isNaN(date.getTime())) return `epoch ${epoch} s`;
+  return `${date.toISOString().replace(/\.\d{3}Z$/, "")}.${frac}Z`;
 }

@@ -1,4 +1,10 @@
 /**
+ * Intervals kept at most: a million rows is already ~60 MB of text; one bad timestamp years later
+ * must not make a table of ten million rows (a text table that size exceeds V8's longest string).
+ */
+export const IO_MAX_BUCKETS = 1_000_000;
+
+/**
  * Frames and bytes per fixed time interval from the first packet, like `tshark -z io,stat,SECS`.
  * Buckets live in typed arrays that double as the capture gets longer; the number of buckets is
  * capped so a tiny interval over a long capture cannot exhaust memory.
@@ -8,9 +14,9 @@ export class IoStat {
   private frames = new Float64Array(64);
   private bytes = new Float64Array(64);
   count = 0;
-  /** Packets that fell past the bucket cap. */
+  /** Packets before the first packet's second or past the bucket cap: not counted. */
   overflow = 0;
-  constructor(intervalSec: number, private readonly maxBuckets = 10_000_000) {
+  constructor(intervalSec: number, readonly maxBuckets: number = IO_MAX_BUCKETS) {
     this.interval = intervalSec;
   }
 

@@ -126,7 +126,7 @@ export function partialReport(
     conv: flowConversations(a, names),
     eth: a.ethPairs.pairs.map(pairPart),
     outer: a.outerPairs.pairs.map(pairPart),
-    io: a.io ? { interval: a.io.interval, rows: a.io.rows() } : undefined,
+    io: a.io ? { interval: a.io.interval, rows: a.io.rows(), outOfRange: a.io.overflow } : undefined,
     rtp,
     tcp: tcp === null ? undefined : tcpSection(tcp),
     http,

@@ -223,7 +223,7 @@ export function mergeReports(parts: PartialReport[], opts: ReportOptions): Analy
       http.responses += s.responses;
       http.count += s.count;
       http.dropped += s.dropped;
-      http.transactions.push(...txs);
+      for (const t of txs) http.transactions.push(t);
     }
   }
   if (http !== undefined && parts.length > 1) {

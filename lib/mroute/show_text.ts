@@ -3,9 +3,11 @@
  * result as is).
  */
 
+import { columnWidths } from "../column_widths.ts";
+
 export function table(rows: string[][]): string {
   if (rows.length === 0) return "";
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const w = columnWidths(rows, rows[0].length);
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join("  ")).join("\n");
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { AnalyzeReport } from "../../lib/flow/report_schema.ts";
+import { concat, frame, pcapHeader, pcapRecord } from "../capture/_build.ts";
 import { corpusAvailable, corpusPath, corpusTest, haveTool, testIf } from "../_util/corpus.ts";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -91,6 +92,28 @@ Deno.test("--phs, --conv, --endpoints and --io print their tables", async () => 
   assert.match(r.stdout, /UDP conversations/);
   assert.match(r.stdout, /IPv4 endpoints/);
   assert.match(r.stdout, /I\/O statistics, interval 1 s/);
+});
+
+Deno.test("--io: frames outside the kept intervals are named in one warning line, not a huge table", async () => {
+  const f = frame(60);
+  const day = 86_400;
+  const file = await tmpFile(concat(
+    pcapHeader(),
+    pcapRecord(true, 1_700_000_000, 0, f),
+    pcapRecord(true, 1_700_000_000, 500_000, f),
+    pcapRecord(true, 1_700_000_000 - 5, 0, f), // earlier than the first frame's second
+    pcapRecord(true, 1_700_000_000 + 30 * day, 0, f), // past 1,000,000 one-second intervals
+  ));
+  const r = await mpp(["analyze", file, "--io", "1"]);
+  assert.equal(r.code, 0, r.stderr);
+  const warnings = r.stderr.trim().split("\n");
+  assert.equal(warnings.length, 1, r.stderr);
+  assert.match(warnings[0], /^mpp: warning: io,stat: 2 frames fell outside its 1000000 intervals of 1 s/);
+  assert.match(warnings[0], /use a larger --io interval/);
+  assert.match(r.stdout, /I\/O statistics, interval 1 s/);
+  const j = JSON.parse((await mpp(["analyze", file, "--io", "1", "--json", "-q"])).stdout);
+  assert.equal(j.io.outOfRange, 2);
+  assert.deepEqual(j.io.rows.map((x: { frames: number }) => x.frames), [2]);
 });
 
 Deno.test("standard input and gzip input give the same counts as the file", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Packet } from "../../lib/packet/packet.ts";
 import { Layer } from "../../lib/packet/layers.ts";
 import { ProtocolHierarchy } from "../../lib/flow/phs.ts";
-import { IoStat } from "../../lib/flow/io_stat.ts";
+import { IO_MAX_BUCKETS, IoStat } from "../../lib/flow/io_stat.ts";
 import { macLabel, macNumber, PairTable } from "../../lib/flow/pair_table.ts";
 
 function pkt(layers: number[], len: number, frag = false): Packet {
@@ -50,6 +50,10 @@ Deno.test("io stat buckets frames and bytes by interval and caps the bucket coun
   assert.deepEqual(rows.map((r) => r.frames), [2, 1, 0, 0, 1]);
   assert.deepEqual(rows.map((r) => r.bytes), [20, 5, 0, 0, 1]);
   assert.equal(io.overflow, 1);
+  // Frames before the first frame's second (merged, unsorted captures) are not counted either.
+  io.add(-0.1, 1);
+  assert.equal(io.overflow, 2);
+  assert.equal(new IoStat(1).maxBuckets, IO_MAX_BUCKETS);
 });
 
 Deno.test("pair table: A is the first sender, directions counted, size bounded", () => {
