@@ -4,7 +4,7 @@ import { type Flow, TrafficType } from "./flow.ts";
 import { FlowKind, keyIsIpv6, keyKind, keyProto, keyVlan } from "./key.ts";
 import type { PairStats } from "./pair_table.ts";
 import { addConv, type ConvPart, mergeReports, type PartialReport } from "./report_merge.ts";
-import type { TcpReassembly } from "../tcp/reassembly.ts";
+import type { ConnRow, TcpReassembly } from "../tcp/reassembly.ts";
 import { countersByFlow, streamsByFlow, tcpSection } from "../tcp/report.ts";
 import { httpSection } from "../../decoders/http_report.ts";
 import type { z } from "zod";
@@ -123,7 +123,7 @@ export function partialReport(
     flowFrames,
     flows,
     phs: a.phs.entries(),
-    conv: flowConversations(a, names),
+    conv: flowConversations(a, names, tcp === null ? null : tcp.connectionsByFlow()),
     eth: a.ethPairs.pairs.map(pairPart),
     outer: a.outerPairs.pairs.map(pairPart),
     io: a.io ? { interval: a.io.interval, rows: a.io.rows(), outOfRange: a.io.overflow } : undefined,
@@ -314,50 +314,57 @@ function flowReport(
  * The TCP, UDP, IP and IPv6 conversations of `tshark -z conv,TYPE`, derived from the flow table
  * (no per-packet cost): A is the source of the first packet, frames and bytes are counted per
  * direction. Listed in order of their first flow; report_merge.ts adds the Ethernet and
- * tunnel-outer pairs (counted per packet in PairTables), merges shards and sorts.
+ * tunnel-outer pairs (counted per packet in PairTables), merges shards and sorts. With stream
+ * reassembly, `conns` splits a TCP flow into one row per connection, as tshark does (its TCP rows
+ * are per tcp.stream: a 4-tuple reused after close is a new row); without it, one row per 4-tuple.
  */
-function flowConversations(a: Analyzer, names: FlowNames): PartialReport["conv"] {
+function flowConversations(
+  a: Analyzer,
+  names: FlowNames,
+  conns: Map<unknown, ConnRow[]> | null,
+): PartialReport["conv"] {
   const byType: Record<"ip" | "ipv6" | "tcp" | "udp", Map<string, ConvPart>> = {
     ip: new Map(),
     ipv6: new Map(),
     tcp: new Map(),
     udp: new Map(),
   };
+  const add = (map: Map<string, ConvPart>, part: ConvPart) => {
+    const c = map.get(part.key);
+    if (c === undefined) map.set(part.key, part);
+    else addConv(c, part);
+  };
   const flows = a.flows.slice().sort((x, y) => x.firstFrame - y.firstFrame);
   for (const f of flows) {
     const key = a.index.key(f.id);
     if (keyKind(key[0]) !== FlowKind.IP) continue;
     const [la, lb] = names.endpoints(f);
-    const first = f.firstSrcIsA;
     const fa = f.a, fb = f.b, ft = f.timing;
-    const addOne = (map: Map<string, ConvPart>, x: string, y: string) => {
-      const k = x < y ? `${x}|${y}` : `${y}|${x}`;
-      const fromA = first ? fa : fb, fromB = first ? fb : fa;
-      const part: ConvPart = {
-        key: k,
-        a: first ? x : y,
-        b: first ? y : x,
-        // Both ends the same address (loopback): tshark counts every frame as A→B.
-        aToBPackets: x === y ? fa.packets + fb.packets : fromA.packets,
-        aToBBytes: x === y ? fa.bytes + fb.bytes : fromA.bytes,
-        bToAPackets: x === y ? 0 : fromB.packets,
-        bToABytes: x === y ? 0 : fromB.bytes,
-        first: ft.first,
-        last: ft.last,
-        firstFrame: f.firstFrame,
-      };
-      const c = map.get(k);
-      if (c === undefined) map.set(k, part);
-      else addConv(c, part);
-    };
+    const flowPart = (x: string, y: string, suffix: string) =>
+      convPart(
+        (x < y ? `${x}|${y}` : `${y}|${x}`) + suffix,
+        x,
+        y,
+        f.firstSrcIsA,
+        fa.packets,
+        fa.bytes,
+        fb.packets,
+        fb.bytes,
+        ft.first,
+        ft.last,
+        f.firstFrame,
+      );
     const proto = keyProto(key[0]);
-    if (proto === 6) addOne(byType.tcp, la, lb);
-    else if (proto === 17) addOne(byType.udp, la, lb);
+    if (proto === 6) {
+      const rows = conns?.get(f);
+      if (rows === undefined || rows.length < 2) add(byType.tcp, flowPart(la, lb, "#0"));
+      else for (const part of connectionParts(f, la, lb, rows)) add(byType.tcp, part);
+    } else if (proto === 17) add(byType.udp, flowPart(la, lb, ""));
     // tshark taps an IPv6 conversation only for frames that carry or complete a datagram; IPv6
     // fragments that complete nothing are left out (IPv4 fragments are counted).
     const v6 = keyIsIpv6(key[0]);
     if (!(v6 && proto === 255)) {
-      addOne(v6 ? byType.ipv6 : byType.ip, names.addr(f, false), names.addr(f, true));
+      add(v6 ? byType.ipv6 : byType.ip, flowPart(names.addr(f, false), names.addr(f, true), ""));
     }
   }
   return {
@@ -366,4 +373,70 @@ function flowConversations(a: Analyzer, names: FlowNames): PartialReport["conv"]
     tcp: [...byType.tcp.values()],
     udp: [...byType.udp.values()],
   };
+}
+
+/** One conversation part; A is whichever of x, y sent the first frame. */
+function convPart(
+  key: string,
+  x: string,
+  y: string,
+  firstFromX: boolean,
+  xPackets: number,
+  xBytes: number,
+  yPackets: number,
+  yBytes: number,
+  first: number,
+  last: number,
+  firstFrame: number,
+): ConvPart {
+  // Both ends the same address (loopback): tshark counts every frame as A→B.
+  const same = x === y;
+  return {
+    key,
+    a: firstFromX ? x : y,
+    b: firstFromX ? y : x,
+    aToBPackets: same ? xPackets + yPackets : firstFromX ? xPackets : yPackets,
+    aToBBytes: same ? xBytes + yBytes : firstFromX ? xBytes : yBytes,
+    bToAPackets: same ? 0 : firstFromX ? yPackets : xPackets,
+    bToABytes: same ? 0 : firstFromX ? yBytes : xBytes,
+    first,
+    last,
+    firstFrame,
+  };
+}
+
+/**
+ * A TCP flow's connections as conversation parts (key `pair#k` for its k-th connection). Frames
+ * the reassembler did not see (a TCP header cut by the snapshot length) go to the last
+ * connection, so the rows always add up to the flow.
+ */
+function connectionParts(f: Flow, la: string, lb: string, rows: ConnRow[]): ConvPart[] {
+  const orig = f.origIsA ? f.a : f.b, resp = f.origIsA ? f.b : f.a;
+  let f0 = orig.packets, w0 = orig.bytes, f1 = resp.packets, w1 = resp.bytes;
+  for (const r of rows) {
+    f0 -= r.frames0;
+    w0 -= r.wire0;
+    f1 -= r.frames1;
+    w1 -= r.wire1;
+  }
+  const pair = la < lb ? `${la}|${lb}` : `${lb}|${la}`;
+  const lo = f.origIsA ? la : lb, hi = f.origIsA ? lb : la;
+  const out: ConvPart[] = [];
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k], last = k === rows.length - 1;
+    out.push(convPart(
+      `${pair}#${k}`,
+      lo,
+      hi,
+      r.firstDir === 0,
+      r.frames0 + (last ? f0 : 0),
+      r.wire0 + (last ? w0 : 0),
+      r.frames1 + (last ? f1 : 0),
+      r.wire1 + (last ? w1 : 0),
+      r.firstT,
+      r.lastT,
+      f.firstFrame,
+    ));
+  }
+  return out;
 }

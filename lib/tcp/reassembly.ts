@@ -54,6 +54,52 @@ export interface StreamListener {
   end?(s: TcpStream, t: number): void;
 }
 
+/** One connection's frames and wire bytes per direction (0 = the flow's originator) and times. */
+export interface ConnRow {
+  firstDir: number;
+  frames0: number;
+  wire0: number;
+  frames1: number;
+  wire1: number;
+  firstT: number;
+  lastT: number;
+}
+
+function connRow(s: TcpStream): ConnRow {
+  return {
+    firstDir: s.firstDir,
+    frames0: s.frames0,
+    wire0: s.wire0,
+    frames1: s.frames1,
+    wire1: s.wire1,
+    firstT: s.firstT,
+    lastT: s.lastT,
+  };
+}
+
+/** A let-go connection's row as ROW_WORDS numbers (an object each would be twice the memory). */
+const ROW_WORDS = 7;
+
+function pushRow(out: number[], s: TcpStream): void {
+  out.push(s.firstDir, s.frames0, s.wire0, s.frames1, s.wire1, s.firstT, s.lastT);
+}
+
+function rowsOf(w: number[]): ConnRow[] {
+  const out: ConnRow[] = [];
+  for (let i = 0; i + ROW_WORDS <= w.length; i += ROW_WORDS) {
+    out.push({
+      firstDir: w[i],
+      frames0: w[i + 1],
+      wire0: w[i + 2],
+      frames1: w[i + 3],
+      wire1: w[i + 4],
+      firstT: w[i + 5],
+      lastT: w[i + 6],
+    });
+  }
+  return out;
+}
+
 /** Counters summed over connections. */
 export interface TcpCounters {
   streams: number;
@@ -132,6 +178,8 @@ export class TcpReassembly implements StreamEvents {
   private readonly latest = new Set<TcpStream>();
   /** Without keepStreams: counters of let-go connections, per flow and in total. */
   readonly folded: Map<unknown, TcpCounters> = new Map();
+  /** Without keepStreams: the conversation rows of let-go connections, per flow (one per connection). */
+  private readonly foldedRows: Map<unknown, number[]> = new Map();
   private readonly foldedTotals = emptyCounters();
   private count = 0;
   private readonly listeners: StreamListener[] = [];
@@ -185,6 +233,13 @@ export class TcpReassembly implements StreamEvents {
     const d = dir === 0 ? s.d0 : s.d1, o = dir === 0 ? s.d1 : s.d0;
     // The counters' own fields sit in colder cache lines: changes are flagged in `marks`.
     d.marks = o.marks = 0;
+    if (dir === 0) {
+      s.frames0++;
+      s.wire0 += p.origLen;
+    } else {
+      s.frames1++;
+      s.wire1 += p.origLen;
+    }
     const len = p.payloadOff >= 0 ? p.payloadLen : 0;
     s.segment(dir, p, len, t);
     const tc = flow.tcp;
@@ -222,6 +277,20 @@ export class TcpReassembly implements StreamEvents {
     this.active = [];
   }
 
+  /** Each flow's connections as conversation rows, oldest first (flows with TCP segments only). */
+  connectionsByFlow(): Map<unknown, ConnRow[]> {
+    const m = new Map<unknown, ConnRow[]>();
+    for (const [flow, rows] of this.foldedRows) m.set(flow, rowsOf(rows));
+    const ss = this.streams;
+    for (let i = 0; i < ss.length; i++) {
+      const s = ss[i];
+      const l = m.get(s.flow);
+      if (l === undefined) m.set(s.flow, [connRow(s)]);
+      else l.push(connRow(s));
+    }
+    return m;
+  }
+
   /** Counters summed over all connections. */
   totals(): TcpCounters {
     const c = { ...this.foldedTotals }, ss = this.streams;
@@ -242,6 +311,9 @@ export class TcpReassembly implements StreamEvents {
         if (c === undefined) this.folded.set(flow, c = emptyCounters());
         addCounters(c, old);
         addCounters(this.foldedTotals, old);
+        let rows = this.foldedRows.get(flow);
+        if (rows === undefined) this.foldedRows.set(flow, rows = []);
+        pushRow(rows, old);
       }
       this.latest.add(s);
     }

@@ -61,6 +61,14 @@ export class TcpStream implements StreamSink {
   user: unknown = null;
   /** Direction of the connection's first segment (tshark's "Node 0"). */
   firstDir = 0;
+  /**
+   * Frames and their wire bytes per direction (0 = the flow's originator): the connection's row in
+   * tshark's `-z conv,tcp`, which splits a 4-tuple reused after close into one row per tcp.stream.
+   */
+  frames0 = 0;
+  frames1 = 0;
+  wire0 = 0;
+  wire1 = 0;
   // Endpoints as numbers; the text is made only when someone asks (--streams, --follow).
   private ip0 = 0;
   private ip1 = 0;

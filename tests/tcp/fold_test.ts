@@ -26,3 +26,23 @@ Deno.test("keepStreams false: folded connections give the same per-flow and tota
   assert.deepEqual(byId(cb), byId(ca));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("keepStreams false: let-go connections keep their conversation rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mpp-fold-" });
+  const file = join(dir, "gen.pcap");
+  const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
+  generate(
+    { packets: 8_000, seed: 9, tcpSlots: 12, rtpStreams: 1, rtpShare: 0, dnsShare: 0, ptpShare: 0 },
+    (fr, s, ns) => w.write(fr, fr.length, s, ns, 0),
+  );
+  await w.close();
+  const kept = (await analyzeCore([file], { tcp: { keepStreams: true } })).tcp!;
+  const folded = (await analyzeCore([file], { tcp: { keepStreams: false } })).tcp!;
+  const byId = (m: Map<unknown, unknown>) => new Map([...m].map(([f, c]) => [(f as { id: number }).id, c]));
+  const a = byId(kept.connectionsByFlow()), b = byId(folded.connectionsByFlow());
+  assert.deepEqual(b, a);
+  const rows = [...a.values()] as unknown[][];
+  assert.equal(rows.reduce((n, r) => n + r.length, 0), kept.streams.length);
+  assert.ok(rows.some((r) => r.length > 1), "the capture should reuse 4-tuples");
+  await Deno.remove(dir, { recursive: true });
+});

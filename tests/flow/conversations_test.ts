@@ -1,0 +1,84 @@
+/**
+ * TCP conversations as tshark's `-z conv,tcp` lists them: one row per connection (tcp.stream), so
+ * a 4-tuple reused after close is several rows. The generator's TCP slots recycle their source
+ * ports, which makes such reuse on every slot.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
+import { generate } from "../../bench/gen/traffic.ts";
+import { PcapWriter } from "../../lib/capture/mod.ts";
+import { haveTool, testIf } from "../_util/corpus.ts";
+import { parseConv, tshark } from "../_util/tshark.ts";
+
+async function reuseCapture(): Promise<{ dir: string; file: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "mpp-conv-" });
+  const file = join(dir, "reuse.pcap");
+  const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
+  generate({ packets: 12_000, seed: 21, tcpSlots: 16, rtpStreams: 1, rtpShare: 0.02 }, (fr, s, ns) => {
+    w.write(fr, fr.length, s, ns, 0);
+  });
+  await w.close();
+  return { dir, file };
+}
+
+Deno.test("TCP conversations: one row per connection with reassembly, per 4-tuple without", async () => {
+  const { dir, file } = await reuseCapture();
+  try {
+    const { report } = await analyzeFiles([file], { threads: 1 });
+    const rows = report.conversations.tcp;
+    assert.equal(rows.length, report.tcp!.counters.streams, "one row per tcp.stream");
+    const tuples = new Set(rows.map((r) => [r.a, r.b].sort().join(" ")));
+    assert.ok(tuples.size < rows.length, "the capture should reuse 4-tuples");
+    // Rows still add up to the flows: frames and bytes of all TCP flows.
+    const tcpFlows = report.flows.filter((f) => f.transport.name === "TCP");
+    const sum = (xs: number[]) => xs.reduce((n, x) => n + x, 0);
+    assert.equal(sum(rows.map((r) => r.packets)), sum(tcpFlows.map((f) => f.packets)));
+    assert.equal(sum(rows.map((r) => r.bytes)), sum(tcpFlows.map((f) => f.bytes)));
+    for (const r of rows) assert.ok(r.duration >= 0 && r.relStart >= 0);
+    // The endpoints table sums over the rows: unchanged by the split.
+    const off = (await analyzeFiles([file], { threads: 1, tcp: false })).report;
+    assert.equal(off.conversations.tcp.length, tuples.size);
+    const ep = (r: typeof report) =>
+      JSON.stringify(r.endpoints.tcp.map((e) => [e.address, e.packets, e.bytes]));
+    assert.equal(ep(report), ep(off));
+    // Sharded: the same rows.
+    const two = (await analyzeFiles([file], { threads: 2 })).report;
+    assert.deepEqual(two.conversations.tcp, rows);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+testIf(
+  haveTool("tshark"),
+  "tshark not installed",
+  "TCP conversations equal tshark's conv,tcp row for row on reused 4-tuples",
+  async () => {
+    const { dir, file } = await reuseCapture();
+    try {
+      const { report } = await analyzeFiles([file], { threads: 1 });
+      const theirs = parseConv(await tshark(["-r", file, "-q", "-z", "conv,tcp"]), "TCP Conversations");
+      const ours = report.conversations.tcp;
+      assert.equal(ours.length, theirs.length);
+      const norm = (a: string) => a.replace(/^\[(.*)\]:(\d+)$/, "$1:$2");
+      // Rows of one 4-tuple differ only in their counts: compare as multisets of (A, B, frames each way).
+      const sig = (a: string, b: string, ab: number, ba: number) => `${norm(a)} ${norm(b)} ${ab} ${ba}`;
+      const pool = new Map<string, number[]>();
+      for (const r of ours) {
+        const k = sig(r.a, r.b, r.aToBPackets, r.bToAPackets);
+        pool.set(k, [...(pool.get(k) ?? []), r.bytes]);
+      }
+      for (const t of theirs) {
+        const k = sig(t.a, t.b, t.aToBFrames, t.bToAFrames);
+        const left = pool.get(k);
+        assert.ok(left && left.length > 0, `tshark row ${k} has no equal mpp row`);
+        const i = t.bytes === null ? 0 : left.indexOf(t.bytes);
+        assert.ok(i >= 0, `tshark row ${k}: ${t.bytes} bytes, mpp ${left.join(", ")}`);
+        left.splice(i, 1);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
