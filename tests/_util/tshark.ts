@@ -75,3 +75,19 @@ export function parseEndpoints(text: string, title: string, withPort: boolean): 
   }
   return rows;
 }
+
+/** Parses `-z io,phs` into `eth:ip:tcp` style paths with their frame counts. */
+export function parsePhs(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const stack: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^(\s*)(\S+)\s+frames:(\d+)\s+bytes:\d+/.exec(line);
+    if (!m) continue;
+    const depth = m[1].length / 2;
+    stack.length = depth;
+    stack.push(m[2]);
+    const path = stack.join(":");
+    out.set(path, (out.get(path) ?? 0) + Number(m[3]));
+  }
+  return out;
+}
