@@ -17,6 +17,8 @@
 import { parseArgs } from "node:util";
 import { writeGenerated } from "./gen/write.ts";
 import { benchDir, fmtTable, haveCommand, measure, type Measured } from "./lib/measure.ts";
+import { parseConv, parsePhs } from "../tests/_util/tshark.ts";
+import type { AnalyzeReport } from "../lib/flow/report_schema.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -53,7 +55,7 @@ const runs: Measured[] = [];
 runs.push(
   await measure(
     "mpp analyze --json (full hierarchy, reassembly, HTTP; auto: 2 threads)",
-    `${mpp} analyze --json ${file} > /dev/null`,
+    `${mpp} analyze --json ${file} > ${tmp}/mpp-report.json`,
   ),
 );
 runs.push(
@@ -81,8 +83,15 @@ runs.push(
   ),
 );
 if (!values["no-tshark"] && haveCommand("tshark")) {
-  runs.push(await measure("tshark -q -z conv,tcp", `tshark -n -r ${file} -q -z conv,tcp > /dev/null 2>&1`));
-  runs.push(await measure("tshark -q -z io,phs", `tshark -n -r ${file} -q -z io,phs > /dev/null 2>&1`));
+  runs.push(
+    await measure(
+      "tshark -q -z conv,tcp",
+      `tshark -n -r ${file} -q -z conv,tcp > ${tmp}/tshark-conv.txt 2>&1`,
+    ),
+  );
+  runs.push(
+    await measure("tshark -q -z io,phs", `tshark -n -r ${file} -q -z io,phs > ${tmp}/tshark-phs.txt 2>&1`),
+  );
 }
 if (haveCommand("tcpdump")) {
   runs.push(await measure("tcpdump -n -q -r", `tcpdump -n -q -r ${file} > /dev/null 2>&1`));
@@ -114,6 +123,15 @@ for (const r of runs) {
 }
 console.log(fmtTable(rows));
 for (const r of runs) if (!r.ok) console.error(`${r.name} failed:\n${r.stderr}`);
+if (!values["no-tshark"] && haveCommand("tshark")) {
+  console.log(
+    compareWithTshark(
+      JSON.parse(await Deno.readTextFile(`${tmp}/mpp-report.json`)),
+      await Deno.readTextFile(`${tmp}/tshark-conv.txt`),
+      await Deno.readTextFile(`${tmp}/tshark-phs.txt`),
+    ),
+  );
+}
 
 if (values.big) {
   const nb = Number(values.big);
@@ -137,4 +155,39 @@ if (values.big) {
       } MiB peak`,
     );
   }
+}
+
+/**
+ * The timed runs' outputs side by side: every TCP conversation row (frames each way, bytes where
+ * tshark prints them exactly) and every io,phs path both tools decode. HTTP paths are left out:
+ * tshark's default leaves reordered segments out of reassembly (docs/tcp.md; the test
+ * tests/flow/reorder_vs_tshark_test.ts compares them with the setting on).
+ */
+function compareWithTshark(report: AnalyzeReport, convText: string, phsText: string): string {
+  const norm = (a: string) => a.replace(/^\[(.*)\]:(\d+)$/, "$1:$2");
+  const pool = new Map<string, number[]>();
+  for (const r of report.conversations.tcp) {
+    const k = `${norm(r.a)} ${norm(r.b)} ${r.aToBPackets} ${r.bToAPackets}`;
+    pool.set(k, [...(pool.get(k) ?? []), r.bytes]);
+  }
+  const theirs = parseConv(convText, "TCP Conversations");
+  let convSame = 0;
+  for (const t of theirs) {
+    const left = pool.get(`${t.a} ${t.b} ${t.aToBFrames} ${t.bToAFrames}`) ?? [];
+    const i = t.bytes === null ? (left.length > 0 ? 0 : -1) : left.indexOf(t.bytes);
+    if (i >= 0) {
+      left.splice(i, 1);
+      convSame++;
+    }
+  }
+  const shared = new Set(["eth", "vlan", "ip", "ipv6", "tcp", "udp", "dns", "ptp"]);
+  const ours = new Map(report.phs.map((e) => [e.path, e.packets]));
+  let phsSame = 0, phsAll = 0;
+  for (const [path, n] of parsePhs(phsText)) {
+    if (!path.split(":").every((x) => shared.has(x))) continue;
+    phsAll++;
+    if (ours.get(path) === n) phsSame++;
+  }
+  return `outputs: conv,tcp ${convSame} of ${theirs.length} tshark rows equal in mpp's ${report.conversations.tcp.length}; ` +
+    `io,phs ${phsSame} of ${phsAll} paths equal (eth/vlan/ip/ipv6/tcp/udp/dns/ptp)`;
 }
