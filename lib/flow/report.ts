@@ -4,7 +4,17 @@ import { type Flow, TrafficType } from "./flow.ts";
 import { FlowKind, keyIsIpv6, keyKind, keyProto, keyVlan } from "./key.ts";
 import type { PairStats } from "./pair_table.ts";
 import { addConv, type ConvPart, mergeReports, type PartialReport } from "./report_merge.ts";
-import type { ConnRow, TcpReassembly } from "../tcp/reassembly.ts";
+import {
+  C_FIRST_DIR,
+  C_FIRST_T,
+  C_FRAMES0,
+  C_FRAMES1,
+  C_LAST_T,
+  C_WIRE0,
+  C_WIRE1,
+  CONN_WORDS,
+  type TcpReassembly,
+} from "../tcp/reassembly.ts";
 import { countersByFlow, streamsByFlow, tcpSection } from "../tcp/report.ts";
 import { httpSection } from "../../decoders/http_report.ts";
 import type { z } from "zod";
@@ -162,6 +172,7 @@ function timingFormatter(a: Analyzer): (t: TimingStats) => TimingJson {
 function pairPart(p: PairStats): ConvPart {
   return {
     key: p.a < p.b ? `${p.a}|${p.b}` : `${p.b}|${p.a}`,
+    conn: 0,
     a: p.a,
     b: p.b,
     aToBPackets: p.aToBPackets,
@@ -321,17 +332,26 @@ function flowReport(
 function flowConversations(
   a: Analyzer,
   names: FlowNames,
-  conns: Map<unknown, ConnRow[]> | null,
+  conns: Map<unknown, number[]> | null,
 ): PartialReport["conv"] {
-  const byType: Record<"ip" | "ipv6" | "tcp" | "udp", Map<string, ConvPart>> = {
+  const byType: Record<"ip" | "ipv6" | "udp", Map<string, ConvPart>> = {
     ip: new Map(),
     ipv6: new Map(),
-    tcp: new Map(),
     udp: new Map(),
   };
+  // TCP: each pair's connections by ordinal (no key string per connection: a capture with
+  // hundreds of thousands of connections keeps one row each and nothing more).
+  const tcp = new Map<string, ConvPart[]>();
   const add = (map: Map<string, ConvPart>, part: ConvPart) => {
     const c = map.get(part.key);
     if (c === undefined) map.set(part.key, part);
+    else addConv(c, part);
+  };
+  const addTcp = (part: ConvPart) => {
+    let l = tcp.get(part.key);
+    if (l === undefined) tcp.set(part.key, l = []);
+    const c = l[part.conn];
+    if (c === undefined) l[part.conn] = part;
     else addConv(c, part);
   };
   const flows = a.flows.slice().sort((x, y) => x.firstFrame - y.firstFrame);
@@ -340,9 +360,10 @@ function flowConversations(
     if (keyKind(key[0]) !== FlowKind.IP) continue;
     const [la, lb] = names.endpoints(f);
     const fa = f.a, fb = f.b, ft = f.timing;
-    const flowPart = (x: string, y: string, suffix: string) =>
+    const flowPart = (x: string, y: string) =>
       convPart(
-        (x < y ? `${x}|${y}` : `${y}|${x}`) + suffix,
+        x < y ? `${x}|${y}` : `${y}|${x}`,
+        0,
         x,
         y,
         f.firstSrcIsA,
@@ -357,20 +378,22 @@ function flowConversations(
     const proto = keyProto(key[0]);
     if (proto === 6) {
       const rows = conns?.get(f);
-      if (rows === undefined || rows.length < 2) add(byType.tcp, flowPart(la, lb, "#0"));
-      else for (const part of connectionParts(f, la, lb, rows)) add(byType.tcp, part);
-    } else if (proto === 17) add(byType.udp, flowPart(la, lb, ""));
+      if (rows === undefined || rows.length < 2 * CONN_WORDS) addTcp(flowPart(la, lb));
+      else connectionParts(f, la, lb, rows, addTcp);
+    } else if (proto === 17) add(byType.udp, flowPart(la, lb));
     // tshark taps an IPv6 conversation only for frames that carry or complete a datagram; IPv6
     // fragments that complete nothing are left out (IPv4 fragments are counted).
     const v6 = keyIsIpv6(key[0]);
     if (!(v6 && proto === 255)) {
-      add(v6 ? byType.ipv6 : byType.ip, flowPart(names.addr(f, false), names.addr(f, true), ""));
+      add(v6 ? byType.ipv6 : byType.ip, flowPart(names.addr(f, false), names.addr(f, true)));
     }
   }
+  const tcpParts: ConvPart[] = [];
+  for (const l of tcp.values()) for (const p of l) if (p !== undefined) tcpParts.push(p);
   return {
     ip: [...byType.ip.values()],
     ipv6: [...byType.ipv6.values()],
-    tcp: [...byType.tcp.values()],
+    tcp: tcpParts,
     udp: [...byType.udp.values()],
   };
 }
@@ -378,6 +401,7 @@ function flowConversations(
 /** One conversation part; A is whichever of x, y sent the first frame. */
 function convPart(
   key: string,
+  conn: number,
   x: string,
   y: string,
   firstFromX: boolean,
@@ -393,6 +417,7 @@ function convPart(
   const same = x === y;
   return {
     key,
+    conn,
     a: firstFromX ? x : y,
     b: firstFromX ? y : x,
     aToBPackets: same ? xPackets + yPackets : firstFromX ? xPackets : yPackets,
@@ -406,37 +431,36 @@ function convPart(
 }
 
 /**
- * A TCP flow's connections as conversation parts (key `pair#k` for its k-th connection). Frames
- * the reassembler did not see (a TCP header cut by the snapshot length) go to the last
- * connection, so the rows always add up to the flow.
+ * A TCP flow's connections (CONN_WORDS numbers each, see TcpReassembly.connectionsByFlow) as
+ * conversation parts, the k-th with `conn` k. Frames the reassembler did not see (a TCP header cut
+ * by the snapshot length) go to the last connection, so the rows always add up to the flow.
  */
-function connectionParts(f: Flow, la: string, lb: string, rows: ConnRow[]): ConvPart[] {
+function connectionParts(f: Flow, la: string, lb: string, w: number[], out: (p: ConvPart) => void): void {
   const orig = f.origIsA ? f.a : f.b, resp = f.origIsA ? f.b : f.a;
   let f0 = orig.packets, w0 = orig.bytes, f1 = resp.packets, w1 = resp.bytes;
-  for (const r of rows) {
-    f0 -= r.frames0;
-    w0 -= r.wire0;
-    f1 -= r.frames1;
-    w1 -= r.wire1;
+  for (let i = 0; i < w.length; i += CONN_WORDS) {
+    f0 -= w[i + C_FRAMES0];
+    w0 -= w[i + C_WIRE0];
+    f1 -= w[i + C_FRAMES1];
+    w1 -= w[i + C_WIRE1];
   }
   const pair = la < lb ? `${la}|${lb}` : `${lb}|${la}`;
   const lo = f.origIsA ? la : lb, hi = f.origIsA ? lb : la;
-  const out: ConvPart[] = [];
-  for (let k = 0; k < rows.length; k++) {
-    const r = rows[k], last = k === rows.length - 1;
-    out.push(convPart(
-      `${pair}#${k}`,
+  for (let i = 0, k = 0; i < w.length; i += CONN_WORDS, k++) {
+    const last = i + CONN_WORDS >= w.length;
+    out(convPart(
+      pair,
+      k,
       lo,
       hi,
-      r.firstDir === 0,
-      r.frames0 + (last ? f0 : 0),
-      r.wire0 + (last ? w0 : 0),
-      r.frames1 + (last ? f1 : 0),
-      r.wire1 + (last ? w1 : 0),
-      r.firstT,
-      r.lastT,
+      w[i + C_FIRST_DIR] === 0,
+      w[i + C_FRAMES0] + (last ? f0 : 0),
+      w[i + C_WIRE0] + (last ? w0 : 0),
+      w[i + C_FRAMES1] + (last ? f1 : 0),
+      w[i + C_WIRE1] + (last ? w1 : 0),
+      w[i + C_FIRST_T],
+      w[i + C_LAST_T],
       f.firstFrame,
     ));
   }
-  return out;
 }

@@ -23,7 +23,10 @@ import type { ReportOptions } from "./report.ts";
 
 /** A conversation or address pair in one part; `firstFrame` decides its A side across parts. */
 export interface ConvPart {
+  /** The address (and port) pair, ordered; shared by a flow's parts. */
   key: string;
+  /** Which connection of the pair (TCP rows are per connection, as tshark's); 0 otherwise. */
+  conn: number;
   a: string;
   b: string;
   aToBPackets: number;
@@ -73,8 +76,9 @@ function mergeConvs(lists: ConvPart[][]): ConvPart[] {
   const all = lists.flat().sort((x, y) => x.firstFrame - y.firstFrame);
   const m = new Map<string, ConvPart>();
   for (const p of all) {
-    const c = m.get(p.key);
-    if (c === undefined) m.set(p.key, { ...p });
+    const k = p.conn === 0 ? p.key : `${p.key}#${p.conn}`;
+    const c = m.get(k);
+    if (c === undefined) m.set(k, { ...p });
     else addConv(c, p);
   }
   return [...m.values()];

@@ -54,50 +54,22 @@ export interface StreamListener {
   end?(s: TcpStream, t: number): void;
 }
 
-/** One connection's frames and wire bytes per direction (0 = the flow's originator) and times. */
-export interface ConnRow {
-  firstDir: number;
-  frames0: number;
-  wire0: number;
-  frames1: number;
-  wire1: number;
-  firstT: number;
-  lastT: number;
-}
-
-function connRow(s: TcpStream): ConnRow {
-  return {
-    firstDir: s.firstDir,
-    frames0: s.frames0,
-    wire0: s.wire0,
-    frames1: s.frames1,
-    wire1: s.wire1,
-    firstT: s.firstT,
-    lastT: s.lastT,
-  };
-}
-
-/** A let-go connection's row as ROW_WORDS numbers (an object each would be twice the memory). */
-const ROW_WORDS = 7;
+/**
+ * One connection's conversation row as CONN_WORDS numbers (an object each was twice the memory,
+ * and captures hold hundreds of thousands of connections): the direction of its first segment
+ * (0 = the flow's originator), frames and wire bytes per direction, first and last time.
+ */
+export const C_FIRST_DIR = 0,
+  C_FRAMES0 = 1,
+  C_WIRE0 = 2,
+  C_FRAMES1 = 3,
+  C_WIRE1 = 4,
+  C_FIRST_T = 5,
+  C_LAST_T = 6;
+export const CONN_WORDS = 7;
 
 function pushRow(out: number[], s: TcpStream): void {
   out.push(s.firstDir, s.frames0, s.wire0, s.frames1, s.wire1, s.firstT, s.lastT);
-}
-
-function rowsOf(w: number[]): ConnRow[] {
-  const out: ConnRow[] = [];
-  for (let i = 0; i + ROW_WORDS <= w.length; i += ROW_WORDS) {
-    out.push({
-      firstDir: w[i],
-      frames0: w[i + 1],
-      wire0: w[i + 2],
-      frames1: w[i + 3],
-      wire1: w[i + 4],
-      firstT: w[i + 5],
-      lastT: w[i + 6],
-    });
-  }
-  return out;
 }
 
 /** Counters summed over connections. */
@@ -277,16 +249,19 @@ export class TcpReassembly implements StreamEvents {
     this.active = [];
   }
 
-  /** Each flow's connections as conversation rows, oldest first (flows with TCP segments only). */
-  connectionsByFlow(): Map<unknown, ConnRow[]> {
-    const m = new Map<unknown, ConnRow[]>();
-    for (const [flow, rows] of this.foldedRows) m.set(flow, rowsOf(rows));
+  /**
+   * Each flow's connections as conversation rows (CONN_WORDS numbers each), oldest first; only
+   * flows whose TCP segments reached the reassembly.
+   */
+  connectionsByFlow(): Map<unknown, number[]> {
+    const m = new Map<unknown, number[]>();
+    for (const [flow, rows] of this.foldedRows) m.set(flow, rows.slice());
     const ss = this.streams;
     for (let i = 0; i < ss.length; i++) {
       const s = ss[i];
-      const l = m.get(s.flow);
-      if (l === undefined) m.set(s.flow, [connRow(s)]);
-      else l.push(connRow(s));
+      let l = m.get(s.flow);
+      if (l === undefined) m.set(s.flow, l = []);
+      pushRow(l, s);
     }
     return m;
   }
