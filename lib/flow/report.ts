@@ -3,7 +3,7 @@ import type { Analyzer } from "./analyzer.ts";
 import { type Flow, TrafficType } from "./flow.ts";
 import { FlowKind, keyIsIpv6, keyKind, keyProto, keyVlan } from "./key.ts";
 import type { PairStats } from "./pair_table.ts";
-import { addConv, type ConvPart, mergeReports, type PartialReport } from "./report_merge.ts";
+import { addConv, type ConvPart, mergeReports, type PartialReport, smi } from "./report_merge.ts";
 import {
   C_FIRST_DIR,
   C_FIRST_T,
@@ -156,8 +156,8 @@ function timingFormatter(a: Analyzer): (t: TimingStats) => TimingJson {
     return epochString(s, ns);
   };
   return (t: TimingStats) => ({
-    packets: t.packets,
-    bytes: t.bytes,
+    packets: smi(t.packets),
+    bytes: smi(t.bytes),
     first: abs(t.first),
     last: abs(t.last),
     duration: ns(t.duration),
@@ -260,10 +260,10 @@ function flowReport(
   const side = (second: boolean, d: Flow["a"]) => ({
     address: names.addr(f, second),
     port: hasPorts ? (second ? key[9] & 0xffff : key[9] >>> 16) : null,
-    packets: d.packets,
-    bytes: d.bytes,
-    payloadBytes: d.payloadBytes,
-    ipBytes: d.ipBytes,
+    packets: smi(d.packets),
+    bytes: smi(d.bytes),
+    payloadBytes: smi(d.payloadBytes),
+    ipBytes: smi(d.ipBytes),
   });
   const sa = side(false, f.a), sb = side(true, f.b);
   const orig = f.origIsA ? sa : sb, resp = f.origIsA ? sb : sa;
@@ -311,8 +311,8 @@ function flowReport(
     tunnelId: key[10] === 0 ? null : key[10],
     orig,
     resp,
-    packets: f.packets,
-    bytes: f.bytes,
+    packets: smi(f.packets),
+    bytes: smi(f.bytes),
     first: epochString(f.firstSec, f.firstNsec),
     last: epochString(...f.last),
     duration: ns(f.timing.duration),
@@ -420,13 +420,13 @@ function convPart(
     conn,
     a: firstFromX ? x : y,
     b: firstFromX ? y : x,
-    aToBPackets: same ? xPackets + yPackets : firstFromX ? xPackets : yPackets,
-    aToBBytes: same ? xBytes + yBytes : firstFromX ? xBytes : yBytes,
-    bToAPackets: same ? 0 : firstFromX ? yPackets : xPackets,
-    bToABytes: same ? 0 : firstFromX ? yBytes : xBytes,
+    aToBPackets: smi(same ? xPackets + yPackets : firstFromX ? xPackets : yPackets),
+    aToBBytes: smi(same ? xBytes + yBytes : firstFromX ? xBytes : yBytes),
+    bToAPackets: smi(same ? 0 : firstFromX ? yPackets : xPackets),
+    bToABytes: smi(same ? 0 : firstFromX ? yBytes : xBytes),
     first,
     last,
-    firstFrame,
+    firstFrame: smi(firstFrame),
   };
 }
 

@@ -84,16 +84,25 @@ function mergeConvs(lists: ConvPart[][]): ConvPart[] {
   return [...m.values()];
 }
 
+/**
+ * The same number, typed as a small integer when it is one. Counters come out of Float64Arrays as
+ * doubles, and V8 then keeps that report field as a boxed double in every object built from the
+ * same literal: on a 5M-packet report (170k conversation rows) 24 MB of boxes.
+ */
+export function smi(x: number): number {
+  return x <= 0x3fffffff && x >= 0 ? x | 0 : x;
+}
+
 function row(c: ConvPart): ConversationReport {
   return {
     a: c.a,
     b: c.b,
-    aToBPackets: c.aToBPackets,
-    aToBBytes: c.aToBBytes,
-    bToAPackets: c.bToAPackets,
-    bToABytes: c.bToABytes,
-    packets: c.aToBPackets + c.bToAPackets,
-    bytes: c.aToBBytes + c.bToABytes,
+    aToBPackets: smi(c.aToBPackets),
+    aToBBytes: smi(c.aToBBytes),
+    bToAPackets: smi(c.bToAPackets),
+    bToABytes: smi(c.bToABytes),
+    packets: smi(c.aToBPackets + c.bToAPackets),
+    bytes: smi(c.aToBBytes + c.bToABytes),
     relStart: ns(c.first),
     duration: ns(c.last - c.first),
   };
