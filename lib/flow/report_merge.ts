@@ -112,6 +112,8 @@ function conversations(parts: PartialReport[]): Record<ConvType, ConversationRep
   const out = {} as Record<ConvType, ConversationReport[]>;
   for (const t of ["ip", "ipv6", "tcp", "udp"] as const) {
     out[t] = mergeConvs(parts.map((p) => p.conv[t])).map(row);
+    // Consumed: a capture of many connections holds a part and a row per connection, not both.
+    for (const p of parts) p.conv[t] = [];
   }
   out.eth = mergeConvs(parts.map((p) => p.eth)).map(row);
   // Outer IP pairs of tunnelled packets join the IP tables, as tshark taps every IP layer.
