@@ -40,6 +40,9 @@ export function seqDiff(a: number, b: number): number {
 /** `marks` bits: the counter changed during the current segment. */
 export const MARK_RETRANSMITTED = 1, MARK_GAP = 2;
 
+/** Where a buffered segment that wraps round the ring end is made contiguous (one at a time). */
+let wrapScratch = new Uint8Array(0);
+
 export class DirReassembler {
   // Fields in the order a segment touches them: V8 lays them out in declaration order, so the
   // per-segment ones share the object's first cache lines. (The constructor's parameter properties
@@ -322,15 +325,28 @@ export class DirReassembler {
     this.sink.onData(this.dir, b, off, len, t);
   }
 
+  /**
+   * Buffered bytes [from, to) to the sink, one call per segment they came in (as tshark's Follow
+   * TCP Stream shows them), each in one piece even where the ring wraps.
+   */
   private deliverRing(ring: ByteRing, from: number, to: number, t: number): void {
     const mask = ring.mask, buf = ring.buf;
-    const n = to - from;
-    const p = from & mask;
-    const first = p + n <= buf.length ? n : buf.length - p;
-    this.advance(n);
-    this.bytes += n;
-    this.sink.onData(this.dir, buf, p, first, t);
-    if (first < n) this.sink.onData(this.dir, buf, 0, n - first, t);
+    for (let a = from; a < to;) {
+      const b = ring.nextCut(a, to);
+      const n = b - a, p = a & mask;
+      this.advance(n);
+      this.bytes += n;
+      if (p + n <= buf.length) this.sink.onData(this.dir, buf, p, n, t);
+      else {
+        const first = buf.length - p;
+        if (wrapScratch.length < n) wrapScratch = new Uint8Array(Math.max(n, wrapScratch.length * 2));
+        wrapScratch.set(buf.subarray(p), 0);
+        wrapScratch.set(buf.subarray(0, n - first), first);
+        this.sink.onData(this.dir, wrapScratch, 0, n, t);
+      }
+      a = b;
+    }
+    ring.dropCuts(to);
   }
 
   private advance(n: number): void {

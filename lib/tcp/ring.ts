@@ -24,6 +24,12 @@ export class RingBudget {
 
 /** Most disjoint ranges a direction keeps; more holes than this count as pressure (skip the oldest). */
 export const MAX_RANGES = 64;
+/**
+ * Most segment boundaries remembered inside ranges. Touching segments merge into one range (so a
+ * loss in a large window holds one range, not hundreds), but tshark's Follow TCP Stream shows each
+ * buffered segment as its own chunk: the boundaries are kept beside the ranges, as many as fit.
+ */
+export const MAX_CUTS = 256;
 const FIRST_SIZE = 4096;
 
 export class ByteRing {
@@ -33,6 +39,9 @@ export class ByteRing {
   readonly starts: Float64Array = new Float64Array(MAX_RANGES);
   readonly ends: Float64Array = new Float64Array(MAX_RANGES);
   count = 0;
+  /** Stream offsets where a stored segment began or ended, ascending (see MAX_CUTS). */
+  private readonly cuts: Float64Array = new Float64Array(MAX_CUTS);
+  private cutCount = 0;
 
   constructor(readonly cap: number, private readonly budget: RingBudget) {}
 
@@ -77,6 +86,36 @@ export class ByteRing {
     this.buf = new Uint8Array(0);
     this.mask = -1;
     this.count = 0;
+    this.cutCount = 0;
+  }
+
+  /** The first segment boundary in (from, to), or `to`. */
+  nextCut(from: number, to: number): number {
+    const c = this.cuts;
+    for (let i = 0; i < this.cutCount; i++) {
+      if (c[i] > from) return c[i] < to ? c[i] : to;
+    }
+    return to;
+  }
+
+  /** Forgets the boundaries at or before `upTo` (delivered or skipped). */
+  dropCuts(upTo: number): void {
+    const c = this.cuts;
+    let k = 0;
+    while (k < this.cutCount && c[k] <= upTo) k++;
+    if (k === 0) return;
+    c.copyWithin(0, k, this.cutCount);
+    this.cutCount -= k;
+  }
+
+  private addCut(x: number): void {
+    const c = this.cuts;
+    let i = this.cutCount;
+    while (i > 0 && c[i - 1] > x) i--;
+    if ((i > 0 && c[i - 1] === x) || this.cutCount === MAX_CUTS) return;
+    c.copyWithin(i + 1, i, this.cutCount);
+    c[i] = x;
+    this.cutCount++;
   }
 
   /**
@@ -101,6 +140,8 @@ export class ByteRing {
     }
     for (let o = pos; o < end; o++) buf[o & mask] = src[off + (o - rel)];
     this.addRange(rel, end);
+    this.addCut(rel);
+    this.addCut(end);
     return overlap;
   }
 

@@ -5,8 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { corpusPath, corpusTest, haveTool } from "../_util/corpus.ts";
+import { corpusPath, corpusTest, haveTool, testIf } from "../_util/corpus.ts";
 import { StreamIndex } from "../../lib/tcp/stream_writer.ts";
+import { analyzeCore } from "../../lib/flow/analyze_files.ts";
+import { generate } from "../../bench/gen/traffic.ts";
+import { PcapWriter } from "../../lib/capture/mod.ts";
 
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -189,5 +192,35 @@ corpusTest(
     const bad = await mpp(["analyze", f, "--streams", "/proc/mpp-cannot-write-here"]);
     assert.equal(bad.code, 1);
     assert.match(bad.err, /cannot create stream directory/);
+  },
+);
+
+testIf(
+  haveTshark,
+  "tshark not installed",
+  "--follow on reordered streams prints exactly what tshark -z follow prints (one chunk per segment)",
+  async () => {
+    // The bench generator reorders segments; a buffered run of touching segments used to come out
+    // as one chunk (and a segment wrapping the ring's end as two), where tshark shows each segment.
+    const dir = await Deno.makeTempDir({ prefix: "mpp-follow-" });
+    try {
+      const file = `${dir}/mix.pcap`;
+      const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
+      generate({ packets: 20_000, seed: 1 }, (fr, s, ns) => w.write(fr, fr.length, s, ns, 0));
+      await w.close();
+      const { tcp } = await analyzeCore([file], { tcp: {} });
+      const reordered = tcp!.streams.filter((s) => s.d0.outOfOrder + s.d1.outOfOrder > 0).map((s) => s.index);
+      assert.ok(reordered.length >= 3, "the capture should reorder segments in several streams");
+      for (const n of reordered.slice(0, 3)) {
+        for (const mode of ["raw", "ascii", "hex"]) {
+          const ours = await mpp(["analyze", file, "--follow", String(n), "--format", mode]);
+          assert.equal(ours.code, 0, ours.err);
+          const theirs = await run("tshark", ["-r", file, "-q", "-z", `follow,tcp,${mode},${n}`]);
+          assert.equal(ours.out, theirs, `stream ${n} ${mode}`);
+        }
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );

@@ -304,3 +304,39 @@ Deno.test("fuzz: random segments never throw and memory stays within the caps", 
   }
   assert.equal(budget.used, 0);
 });
+
+Deno.test("buffered segments come out one call each (as tshark's follow chunks), whole across the ring end", () => {
+  const calls: string[] = [];
+  const sink: StreamSink = {
+    onData(_dir, b, off, len) {
+      calls.push(new TextDecoder().decode(b.subarray(off, off + len)));
+    },
+    onGap() {},
+  };
+  const d = new DirReassembler(
+    0,
+    { perDirection: 1 << 14, gapWindow: 1 << 14, gapTimeout: 5 },
+    new RingBudget(1 << 20),
+    sink,
+  );
+  d.syn(0);
+  const seg = (seq: number, text: string) => {
+    const b = new TextEncoder().encode(text);
+    d.segment(seq, b, 0, b.length, 0);
+  };
+  // C and D touch and share one range in the ring, yet arrived as two segments.
+  seg(1, "aaaa");
+  seg(9, "cccc");
+  seg(13, "dddd");
+  seg(5, "bbbb");
+  assert.deepEqual(calls, ["aaaa", "bbbb", "cccc", "dddd"]);
+  // A segment stored across the 4 KiB ring's end (stream offsets 4000..4300 sit at ring slots
+  // 4000..4095 and 0..204) is still delivered in one piece.
+  calls.length = 0;
+  const big = "x".repeat(3900 - 16);
+  seg(17, big); // next = 3901
+  seg(4001, "y".repeat(300));
+  seg(3901, "z".repeat(100));
+  assert.deepEqual(calls.map((c) => c.length), [big.length, 100, 300]);
+  assert.equal(calls[2], "y".repeat(300));
+});
