@@ -83,7 +83,7 @@ export async function analyzeCore(paths: string[], opts: AnalyzeFilesOptions): P
   if (io !== null && io.overflow > 0) {
     warnings.push(
       `io,stat: ${io.overflow} frames fell outside its ${io.maxBuckets} intervals of ${io.interval} s from ` +
-        `the first frame's second (earlier frames, or a capture that long); use a larger --io interval`,
+        `the first frame (earlier frames, or a capture that long); use a larger --io interval`,
     );
   }
   return { analyzer, tcp, files, warnings, firstError };

@@ -150,7 +150,8 @@ export class Analyzer {
     }
     if (p.truncated) this.truncated++;
     if (p.malformed) this.malformed++;
-    if (this.io !== null) this.io.add(t, p.origLen);
+    // Frames without a timestamp count at the previous frame's time.
+    if (this.io !== null) this.io.add(this.lastSec, this.lastNsec, p.origLen);
 
     const kb = this.kb;
     let flow: Flow | null = null;

@@ -5,23 +5,36 @@
 export const IO_MAX_BUCKETS = 1_000_000;
 
 /**
- * Frames and bytes per fixed time interval from the first packet, like `tshark -z io,stat,SECS`.
- * Buckets live in typed arrays that double as the capture gets longer; the number of buckets is
- * capped so a tiny interval over a long capture cannot exhaust memory.
+ * Frames and bytes per fixed time interval from the first frame, like `tshark -z io,stat,SECS`
+ * (intervals start at the first frame's own time, as tshark's frame.time_relative does). Times are
+ * integer nanoseconds from the first frame, so a frame on an interval boundary lands where tshark
+ * puts it. Buckets live in typed arrays that double as the capture gets longer; the number of
+ * buckets is capped so a tiny interval over a long capture cannot exhaust memory.
  */
 export class IoStat {
   readonly interval: number;
+  private readonly intervalNs: number;
   private frames = new Float64Array(64);
   private bytes = new Float64Array(64);
   count = 0;
-  /** Packets before the first packet's second or past the bucket cap: not counted. */
+  /** Frames before the first frame or past the bucket cap: not counted. */
   overflow = 0;
+  private originSec = -1;
+  private originNsec = 0;
   constructor(intervalSec: number, readonly maxBuckets: number = IO_MAX_BUCKETS) {
     this.interval = intervalSec;
+    this.intervalNs = Math.max(1, Math.round(intervalSec * 1e9));
   }
 
-  add(t: number, bytes: number): void {
-    const i = Math.floor(t / this.interval);
+  /** Counts a frame of `bytes` at absolute time sec + nsec; the first call fixes the origin. */
+  add(sec: number, nsec: number, bytes: number): void {
+    if (this.originSec < 0) {
+      this.originSec = sec;
+      this.originNsec = nsec;
+    }
+    // Exact in a double for 104 days of capture; past that a nanosecond may round, not a bucket.
+    const rel = (sec - this.originSec) * 1e9 + (nsec - this.originNsec);
+    const i = Math.floor(rel / this.intervalNs);
     if (i < 0 || i >= this.maxBuckets) {
       this.overflow++;
       return;

@@ -174,7 +174,7 @@ export const AnalyzeReport = z.object({
     interval: z.number(),
     rows: z.array(z.object({ start: z.number(), end: z.number(), frames: z.number(), bytes: z.number() })),
     outOfRange: z.number().int().describe(
-      "frames not counted: earlier than the first frame's second, or past the last of 1,000,000 intervals",
+      "frames not counted: earlier than the first frame, or past the last of 1,000,000 intervals",
     ),
   }).optional(),
   rtp: z.object({ streams: z.array(RtpStreamReport) }),

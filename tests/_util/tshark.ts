@@ -91,3 +91,13 @@ export function parsePhs(text: string): Map<string, number> {
   }
   return out;
 }
+
+/** Parses `-z io,stat,SECS` (one column of frames and bytes): the frames and bytes per interval. */
+export function parseIoStat(text: string): { frames: number; bytes: number }[] {
+  const rows: { frames: number; bytes: number }[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\|\s*[\d.]+\s*<>\s*(?:[\d.]+|Dur)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|/.exec(line);
+    if (m) rows.push({ frames: Number(m[1]), bytes: Number(m[2]) });
+  }
+  return rows;
+}

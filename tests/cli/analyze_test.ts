@@ -101,14 +101,17 @@ Deno.test("--io: frames outside the kept intervals are named in one warning line
     pcapHeader(),
     pcapRecord(true, 1_700_000_000, 0, f),
     pcapRecord(true, 1_700_000_000, 500_000, f),
-    pcapRecord(true, 1_700_000_000 - 5, 0, f), // earlier than the first frame's second
+    pcapRecord(true, 1_700_000_000 - 5, 0, f), // earlier than the first frame
     pcapRecord(true, 1_700_000_000 + 30 * day, 0, f), // past 1,000,000 one-second intervals
   ));
   const r = await mpp(["analyze", file, "--io", "1"]);
   assert.equal(r.code, 0, r.stderr);
   const warnings = r.stderr.trim().split("\n");
   assert.equal(warnings.length, 1, r.stderr);
-  assert.match(warnings[0], /^mpp: warning: io,stat: 2 frames fell outside its 1000000 intervals of 1 s/);
+  assert.match(
+    warnings[0],
+    /^mpp: warning: io,stat: 2 frames fell outside its 1000000 intervals of 1 s from the first frame /,
+  );
   assert.match(warnings[0], /use a larger --io interval/);
   assert.match(r.stdout, /I\/O statistics, interval 1 s/);
   const j = JSON.parse((await mpp(["analyze", file, "--io", "1", "--json", "-q"])).stdout);

@@ -38,20 +38,21 @@ Deno.test("protocol hierarchy counts frames per path like tshark io,phs", () => 
   assert.equal(bytes["eth:ip:udp"], 160);
 });
 
-Deno.test("io stat buckets frames and bytes by interval and caps the bucket count", () => {
+Deno.test("io stat: intervals from the first frame's own time, exact at boundaries, capped", () => {
   const io = new IoStat(0.5, 100);
-  io.add(0, 10);
-  io.add(0.49, 10);
-  io.add(0.5, 5);
-  io.add(2.2, 1);
-  io.add(1000, 1);
+  const base = 1_700_000_000;
+  io.add(base, 700_000_000, 10); // the origin: .7 s into its second, as tshark's time_relative 0
+  io.add(base + 1, 199_999_999, 10); // 0.499999999 s after it
+  io.add(base + 1, 200_000_000, 5); // exactly 0.5 s: the second interval
+  io.add(base + 2, 900_000_000, 1);
+  io.add(base + 1000, 0, 1); // past 100 intervals
   const rows = io.rows();
   assert.equal(rows.length, 5);
   assert.deepEqual(rows.map((r) => r.frames), [2, 1, 0, 0, 1]);
   assert.deepEqual(rows.map((r) => r.bytes), [20, 5, 0, 0, 1]);
   assert.equal(io.overflow, 1);
-  // Frames before the first frame's second (merged, unsorted captures) are not counted either.
-  io.add(-0.1, 1);
+  // Frames earlier than the first (merged, unsorted captures) are not counted either.
+  io.add(base, 600_000_000, 1);
   assert.equal(io.overflow, 2);
   assert.equal(new IoStat(1).maxBuckets, IO_MAX_BUCKETS);
 });
