@@ -144,12 +144,13 @@ export function partialReport(
 }
 
 function timingFormatter(a: Analyzer): (t: TimingStats) => TimingJson {
-  const base = a.clock.baseSec < 0 ? 0 : a.clock.baseSec;
+  const baseSec = a.clock.baseSec < 0 ? 0 : a.clock.baseSec, baseNsec = a.clock.baseNsec;
+  // Relative seconds back to the exact epoch: whole seconds and nanoseconds kept apart.
   const abs = (rel: number) => {
     const whole = Math.floor(rel);
-    let ns = Math.round((rel - whole) * 1e9);
-    let s = base + whole;
-    if (ns >= 1e9) {
+    let ns = Math.round((rel - whole) * 1e9) + baseNsec;
+    let s = baseSec + whole;
+    while (ns >= 1e9) {
       s += 1;
       ns -= 1e9;
     }

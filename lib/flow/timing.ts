@@ -125,15 +125,20 @@ export class TimingStats {
 }
 
 /**
- * Converts record timestamps (integer s + ns) to relative seconds against a base second fixed
- * at the first packet, and back to exact absolute strings for reports.
+ * Converts record timestamps (integer s + ns) to seconds relative to the first frame, as tshark's
+ * frame.time_relative (conversation start times, HTTP and stream times are read against it), and
+ * back to exact absolute strings for reports.
  */
 export class Clock {
   baseSec = -1;
+  baseNsec = 0;
   rel(sec: number, nsec: number): number {
-    if (this.baseSec < 0) this.baseSec = sec;
+    if (this.baseSec < 0) {
+      this.baseSec = sec;
+      this.baseNsec = nsec;
+    }
     // Division (not * 1e-9) is correctly rounded, so 123456789 ns reads back as 0.123456789.
-    return (sec - this.baseSec) + nsec / 1e9;
+    return (sec - this.baseSec) + (nsec - this.baseNsec) / 1e9;
   }
 }
 

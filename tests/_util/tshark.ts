@@ -9,6 +9,10 @@ export interface TsharkConv {
   frames: number;
   /** Exact byte total when tshark printed it in bytes (it abbreviates larger values to kB/MB). */
   bytes: number | null;
+  /** Seconds from the capture's first frame to the conversation's (9 decimals). */
+  relStart: number;
+  /** Seconds, as tshark prints them (4 decimals). */
+  duration: number;
 }
 
 export async function tshark(args: string[]): Promise<string> {
@@ -27,7 +31,8 @@ export function parseConv(text: string, title: string): TsharkConv[] {
   const start = lines.findIndex((l) => l.startsWith(title));
   if (start < 0) return [];
   const rows: TsharkConv[] = [];
-  const re = /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+([\d,]+ \w+)\s+(\d+)\s+([\d,]+ \w+)\s+(\d+)\s+([\d,]+) (\w+)\s+/;
+  const re =
+    /^(\S+)\s+<->\s+(\S+)\s+(\d+)\s+([\d,]+ \w+)\s+(\d+)\s+([\d,]+ \w+)\s+(\d+)\s+([\d,]+) (\w+)\s+([\d.]+)\s+([\d.]+)/;
   for (let i = start + 1; i < lines.length && !lines[i].startsWith("===="); i++) {
     const m = re.exec(lines[i]);
     if (!m) continue;
@@ -38,6 +43,8 @@ export function parseConv(text: string, title: string): TsharkConv[] {
       aToBFrames: Number(m[5]),
       frames: Number(m[7]),
       bytes: m[9] === "bytes" ? Number(m[8].replaceAll(",", "")) : null,
+      relStart: Number(m[10]),
+      duration: Number(m[11]),
     });
   }
   return rows;

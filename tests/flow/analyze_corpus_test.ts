@@ -140,6 +140,15 @@ for (const file of CONV_FILES) {
           const aSame = norm(o.a) === c.a;
           assert.equal(aSame ? o.aToBPackets : o.bToAPackets, c.aToBFrames, `${file} ${t} ${c.a} -> ${c.b}`);
           if (c.bytes !== null) assert.equal(o.bytes, c.bytes, `${file} ${t} ${c.a} <-> ${c.b} bytes`);
+          // Times from the capture's first frame, as tshark's Rel Start (9 decimals) and Duration (4).
+          assert.ok(
+            Math.abs(o.relStart - c.relStart) < 1e-9,
+            `${file} ${t} ${c.a}: start ${o.relStart} vs ${c.relStart}`,
+          );
+          assert.ok(
+            Math.abs(o.duration - c.duration) <= 5e-5,
+            `${file} ${t} ${c.a}: duration ${o.duration} vs ${c.duration}`,
+          );
         }
       }
       const epTypes = [

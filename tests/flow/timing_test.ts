@@ -62,11 +62,14 @@ Deno.test("a TimingStats view over a shared array updates only its own slot", ()
   assert.deepEqual([...st.subarray(2 * TIMING_WORDS)], new Array(TIMING_WORDS).fill(0));
 });
 
-Deno.test("Clock keeps nanoseconds exact relative to the first second", () => {
+Deno.test("Clock: seconds from the first frame (tshark's time_relative), nanoseconds exact", () => {
   const c = new Clock();
-  assert.equal(c.rel(1700000000, 123456789), 0.123456789);
-  const r = c.rel(1700000100, 1);
-  assert.ok(Math.abs(r - 100.000000001) < 1e-12);
+  assert.equal(c.rel(1700000000, 123456789), 0);
+  assert.equal(c.rel(1700000000, 923456789), 0.8);
+  assert.equal(c.rel(1700000001, 0), 0.876543211);
+  assert.ok(Math.abs(c.rel(1700000100, 123456790) - 100.000000001) < 1e-12);
+  // A frame earlier than the first (merged captures) is negative.
+  assert.equal(c.rel(1699999999, 123456789), -1);
 });
 
 Deno.test("epochString pads nanoseconds to 9 digits", () => {
