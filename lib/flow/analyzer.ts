@@ -8,7 +8,7 @@ import { Flow, TrafficType } from "./flow.ts";
 import { KeyBuilder } from "./key.ts";
 import { FlowIndex } from "./table.ts";
 import { MAX_HISTORY, TcpConn } from "./tcp_conn.ts";
-import { Clock, timingAdd } from "./timing.ts";
+import { Clock, T_LAST, timingAdd } from "./timing.ts";
 import {
   D_BYTES,
   D_FIRST_NSEC,
@@ -179,15 +179,18 @@ export class Analyzer {
       }
       st[d + D_LAST_SEC] = p.tsSec;
       st[d + D_LAST_NSEC] = p.tsNsec;
-      timingAdd(st, base + F_TIMING, t, p.origLen);
       if (flow.tcp !== null && p.l4Off >= 0) {
         const fromOrig = fromA === flow.origIsA;
-        flow.tcp.update(fromOrig, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen);
+        // Without reassembly, the Zeek view also marks where a reused 4-tuple's next connection begins.
+        if (flow.tcp.update(fromOrig, p.tcpFlags, p.tcpSeq, p.tcpWindow, p.payloadLen)) {
+          this.connectionBreak(flow, fromA, fromOrig, p.origLen, t);
+        }
         if (this.tcpHook !== null) {
           this.hookFlow = flow;
           this.hookFromOrig = fromOrig;
         }
       }
+      timingAdd(st, base + F_TIMING, t, p.origLen);
     } else {
       if (this.shardIndex !== 0) return;
       this.unkeyed++;
@@ -240,6 +243,28 @@ export class Analyzer {
         flow.ethBIsPairA = ps.aKey === src;
       }
     }
+  }
+
+  /** A later connection on this flow's 4-tuple began with this packet (see Flow.connBreaks). */
+  private connectionBreak(
+    flow: Flow,
+    fromA: boolean,
+    fromOrig: boolean,
+    origLen: number,
+    t: number,
+  ): void {
+    const st = this.store.st, a = flow.base + F_A, b = flow.base + F_B;
+    // The flow's timing does not hold this packet yet: its last time closes the previous connection.
+    const prevLast = st[flow.base + F_TIMING + T_LAST];
+    (flow.connBreaks ??= []).push(
+      st[a + D_PACKETS] - (fromA ? 1 : 0),
+      st[a + D_BYTES] - (fromA ? origLen : 0),
+      st[b + D_PACKETS] - (fromA ? 0 : 1),
+      st[b + D_BYTES] - (fromA ? 0 : origLen),
+      prevLast,
+      t,
+      fromOrig ? 0 : 1,
+    );
   }
 
   /** Settles every flow still being classified (end of input) and decodes what it held back. */
@@ -346,7 +371,8 @@ export class Analyzer {
     if (p.ipVersion !== 0 && !p.isFragment) {
       if (p.ipProto === 6) {
         carrier = "tcp";
-        f.tcp = new TcpConn(this.store.historyBytes(MAX_HISTORY));
+        // lib/tcp splits connections itself when it runs.
+        f.tcp = new TcpConn(this.store.historyBytes(MAX_HISTORY), this.tcpHook === null);
         if ((p.tcpFlags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK)) {
           f.origIsA = !f.origIsA;
         }

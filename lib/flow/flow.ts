@@ -40,6 +40,12 @@ export class Flow {
   tcp: TcpConn | null = null;
   /** Stream reassembly state of a TCP flow, owned by lib/tcp (null until it attaches one). */
   tcpStreams: unknown = null;
+  /**
+   * Per later connection, BREAK_WORDS numbers taken as its first segment arrived: A's and B's
+   * packets and bytes before it, the flow's last time before it, its time, and its direction
+   * (0 = originator). Null while the flow holds one connection.
+   */
+  connBreaks: number[] | null = null;
 
   // --- encoding level ---
   /** The classifier is dropped once settled; unknown after it gives up. */

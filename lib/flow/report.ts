@@ -378,7 +378,7 @@ function flowConversations(
       );
     const proto = keyProto(key[0]);
     if (proto === 6) {
-      const rows = conns?.get(f);
+      const rows = conns?.get(f) ?? breakRows(f);
       if (rows === undefined || rows.length < 2 * CONN_WORDS) addTcp(flowPart(la, lb));
       else connectionParts(f, la, lb, rows, addTcp);
     } else if (proto === 17) add(byType.udp, flowPart(la, lb));
@@ -429,6 +429,31 @@ function convPart(
     last,
     firstFrame: smi(firstFrame),
   };
+}
+
+/**
+ * Without reassembly: a flow's connections as CONN_WORDS rows from its connection breaks (the
+ * last row's counts are left to connectionParts, which gives it the flow's remainder).
+ */
+function breakRows(f: Flow): number[] | undefined {
+  const br = f.connBreaks;
+  if (br === null) return undefined;
+  const rows: number[] = [];
+  const oa = f.origIsA;
+  let pA = 0, bA = 0, pB = 0, bB = 0;
+  let first = f.timing.first, dir = f.firstSrcIsA === oa ? 0 : 1;
+  for (let i = 0; i < br.length; i += 7) {
+    const dPA = br[i] - pA, dBA = br[i + 1] - bA, dPB = br[i + 2] - pB, dBB = br[i + 3] - bB;
+    rows.push(dir, oa ? dPA : dPB, oa ? dBA : dBB, oa ? dPB : dPA, oa ? dBB : dBA, first, br[i + 4]);
+    pA = br[i];
+    bA = br[i + 1];
+    pB = br[i + 2];
+    bB = br[i + 3];
+    first = br[i + 5];
+    dir = br[i + 6];
+  }
+  rows.push(dir, 0, 0, 0, 0, first, f.timing.last);
+  return rows;
 }
 
 /**

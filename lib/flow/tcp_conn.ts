@@ -18,6 +18,18 @@ export const EndpointState = {
 
 const S = EndpointState;
 
+// Connection boundaries (see `update`'s return): lib/tcp's TcpState values and per-direction bits,
+// shifted left by the direction.
+const C_NEW = 0,
+  C_SYN_SENT = 1,
+  C_SYN_RECEIVED = 2,
+  C_ESTABLISHED = 3,
+  C_MIDSTREAM = 4,
+  C_CLOSING = 5,
+  C_CLOSED = 6,
+  C_RESET = 7;
+const C_SYN_SEEN = 1, C_STARTED = 4, C_DATA = 16, C_FIN_SEEN = 64;
+
 // History letter bits per direction, recorded once (a, d, i, q) or on sequence change (s, h, f, r).
 export const MAX_HISTORY = 64;
 const H_S = 1, H_H = 2, H_A = 4, H_D = 8, H_F = 16, H_R = 32, H_Q = 64, H_I = 128;
@@ -51,17 +63,32 @@ export class TcpConn {
   private zeroWin0 = 0;
   private zeroWin1 = 0;
 
-  /** `history`: MAX_HISTORY zeroed bytes at an offset of a shared chunk (see FlowStore). */
-  constructor(history: [Uint8Array, number] = [new Uint8Array(MAX_HISTORY), 0]) {
+  /** Whether `update` tracks where a reused 4-tuple's next connection begins. */
+  private readonly split: boolean;
+  private cState = C_NEW;
+  private cBits = 0;
+  private cIsn0 = 0;
+  private cIsn1 = 0;
+
+  /**
+   * `history`: MAX_HISTORY zeroed bytes at an offset of a shared chunk (see FlowStore). `split`:
+   * report connection boundaries from `update` (runs without lib/tcp, which splits them itself).
+   */
+  constructor(history: [Uint8Array, number] = [new Uint8Array(MAX_HISTORY), 0], split = false) {
     this.hist = history[0];
     this.histOff = history[1];
+    this.split = split;
   }
 
-  /** Feeds one segment; `fromOrig` tells the direction. */
-  update(fromOrig: boolean, flags: number, seq: number, window: number, payloadLen: number): void {
+  /**
+   * Feeds one segment; `fromOrig` tells the direction. With `split`, returns true when the segment
+   * begins a new connection on the 4-tuple (conversation tables are per connection, as tshark's).
+   */
+  update(fromOrig: boolean, flags: number, seq: number, window: number, payloadLen: number): boolean {
     const dir = fromOrig ? 0 : 1;
     const syn = (flags & TcpFlag.SYN) !== 0, ack = (flags & TcpFlag.ACK) !== 0;
     const fin = (flags & TcpFlag.FIN) !== 0, rst = (flags & TcpFlag.RST) !== 0;
+    const fresh = this.split && this.boundary(dir, syn, ack, fin, rst, seq, payloadLen);
     if (fromOrig) this.origPayload += payloadLen;
     else this.respPayload += payloadLen;
 
@@ -103,6 +130,60 @@ export class TcpConn {
       this.respState = next;
       this.origState = nextPeer;
     }
+    return fresh;
+  }
+
+  /**
+   * lib/tcp's rule for a new connection on a reused 4-tuple (TcpStream.isNewConnection) and its
+   * state machine, on flags, sequence numbers and whether payload was seen (lib/tcp looks at bytes
+   * delivered in order, which differs only when no byte of a connection ever was).
+   */
+  private boundary(
+    dir: number,
+    syn: boolean,
+    ack: boolean,
+    fin: boolean,
+    rst: boolean,
+    seq: number,
+    payloadLen: number,
+  ): boolean {
+    let fresh = false;
+    if (syn && !ack && this.newConnection(dir, seq)) {
+      this.cState = C_NEW;
+      this.cBits = 0;
+      fresh = true;
+    }
+    if (syn) {
+      const both = (C_SYN_SEEN | C_STARTED) << dir;
+      if ((this.cBits & both) !== both) {
+        if (dir === 0) this.cIsn0 = seq;
+        else this.cIsn1 = seq;
+        this.cBits |= both;
+      }
+      if (ack) {
+        if (this.cState < C_SYN_RECEIVED) this.cState = C_SYN_RECEIVED;
+      } else if (this.cState === C_NEW) this.cState = C_SYN_SENT;
+    } else if (ack && this.cState === C_SYN_RECEIVED) this.cState = C_ESTABLISHED;
+    if (payloadLen > 0) {
+      this.cBits |= (C_STARTED | C_DATA) << dir;
+      if (this.cState === C_NEW) this.cState = C_MIDSTREAM;
+      else if (this.cState === C_SYN_SENT) this.cState = C_ESTABLISHED;
+    }
+    if (fin && (this.cBits & (C_FIN_SEEN << dir)) === 0) {
+      this.cBits |= C_FIN_SEEN << dir;
+      if (this.cState !== C_RESET) {
+        this.cState = (this.cBits & (C_FIN_SEEN << (dir ^ 1))) !== 0 ? C_CLOSED : C_CLOSING;
+      }
+    }
+    if (rst) this.cState = C_RESET;
+    return fresh;
+  }
+
+  private newConnection(dir: number, seq: number): boolean {
+    if (this.cState === C_CLOSED || this.cState === C_RESET) return true;
+    const b = this.cBits, data = (b & (C_DATA | (C_DATA << 1))) !== 0;
+    if ((b & (C_SYN_SEEN << dir)) === 0) return (b & (C_STARTED << dir)) !== 0 && data;
+    return seq !== (dir === 0 ? this.cIsn0 : this.cIsn1) && (data || this.cState === C_CLOSING);
   }
 
   /** Zeek's conn_state for this connection as seen so far. */

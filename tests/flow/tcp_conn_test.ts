@@ -75,3 +75,23 @@ Deno.test("UDP conn_state: SF, S0, SHR", () => {
   assert.equal(udpConnState(3, 0), "S0");
   assert.equal(udpConnState(0, 1), "SHR");
 });
+
+Deno.test("TcpConn with split: a reused 4-tuple's next connection begins where lib/tcp's does", () => {
+  const S = 0x02, A = 0x10, F = 0x01, R = 0x04;
+  const c = new TcpConn(undefined, true);
+  assert.equal(c.update(true, S, 100, 1000, 0), false, "the first SYN opens the flow, no break");
+  assert.equal(c.update(true, S, 100, 1000, 0), false, "a retransmitted SYN is the same connection");
+  c.update(false, S | A, 900, 1000, 0);
+  c.update(true, A, 101, 1000, 10);
+  c.update(true, F | A, 111, 1000, 0);
+  c.update(false, F | A, 901, 1000, 0);
+  assert.equal(c.update(true, S, 5000, 1000, 0), true, "SYN after FIN both ways");
+  c.update(true, A, 5001, 1000, 5);
+  assert.equal(c.update(true, S, 7000, 1000, 0), true, "SYN with another ISN after data");
+  c.update(true, R, 7001, 0, 0);
+  assert.equal(c.update(true, S, 7000, 1000, 0), true, "SYN after RST");
+  const plain = new TcpConn();
+  plain.update(true, S, 1, 1000, 0);
+  plain.update(true, R, 2, 0, 0);
+  assert.equal(plain.update(true, S, 3, 1000, 0), false, "without split nothing is reported");
+});
