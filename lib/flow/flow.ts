@@ -22,6 +22,9 @@ export const TrafficType = { UNICAST: 0, MULTICAST: 1, BROADCAST: 2 } as const;
  * One bidirectional flow: the top of the hierarchy flow → transport → encoding → packet type.
  * Allocated once per new flow (never per packet); the per-packet path only updates numbers.
  */
+/** Numbers per entry of Flow.connBreaks. */
+export const BREAK_WORDS = 7;
+
 export class Flow {
   readonly id: number;
   /** Whether endpoint A of the key is the originator (the first sender; SYN wins for TCP). */

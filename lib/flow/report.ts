@@ -1,6 +1,6 @@
 import { formatIpv4, formatIpv6 } from "../packet/format.ts";
 import type { Analyzer } from "./analyzer.ts";
-import { type Flow, TrafficType } from "./flow.ts";
+import { BREAK_WORDS, type Flow, TrafficType } from "./flow.ts";
 import { FlowKind, keyIsIpv6, keyKind, keyProto, keyVlan } from "./key.ts";
 import type { PairStats } from "./pair_table.ts";
 import { addConv, type ConvPart, mergeReports, type PartialReport, smi } from "./report_merge.ts";
@@ -150,7 +150,7 @@ function timingFormatter(a: Analyzer): (t: TimingStats) => TimingJson {
     const whole = Math.floor(rel);
     let ns = Math.round((rel - whole) * 1e9) + baseNsec;
     let s = baseSec + whole;
-    while (ns >= 1e9) {
+    if (ns >= 1e9) {
       s += 1;
       ns -= 1e9;
     }
@@ -326,9 +326,9 @@ function flowReport(
  * The TCP, UDP, IP and IPv6 conversations of `tshark -z conv,TYPE`, derived from the flow table
  * (no per-packet cost): A is the source of the first packet, frames and bytes are counted per
  * direction. Listed in order of their first flow; report_merge.ts adds the Ethernet and
- * tunnel-outer pairs (counted per packet in PairTables), merges shards and sorts. With stream
- * reassembly, `conns` splits a TCP flow into one row per connection, as tshark does (its TCP rows
- * are per tcp.stream: a 4-tuple reused after close is a new row); without it, one row per 4-tuple.
+ * tunnel-outer pairs (counted per packet in PairTables), merges shards and sorts. A TCP flow is
+ * one row per connection, as tshark's rows are per tcp.stream (a 4-tuple reused after close is a
+ * new row): `conns` holds lib/tcp's connections when it ran, else the flow's own connection breaks.
  */
 function flowConversations(
   a: Analyzer,
@@ -442,7 +442,7 @@ function breakRows(f: Flow): number[] | undefined {
   const oa = f.origIsA;
   let pA = 0, bA = 0, pB = 0, bB = 0;
   let first = f.timing.first, dir = f.firstSrcIsA === oa ? 0 : 1;
-  for (let i = 0; i < br.length; i += 7) {
+  for (let i = 0; i < br.length; i += BREAK_WORDS) {
     const dPA = br[i] - pA, dBA = br[i + 1] - bA, dPB = br[i + 2] - pB, dBB = br[i + 3] - bB;
     rows.push(dir, oa ? dPA : dPB, oa ? dBA : dBB, oa ? dPB : dPA, oa ? dBB : dBA, first, br[i + 4]);
     pA = br[i];
