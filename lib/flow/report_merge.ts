@@ -90,7 +90,8 @@ function mergeConvs(lists: ConvPart[][]): ConvPart[] {
  * same literal: on a 5M-packet report (170k conversation rows) 24 MB of boxes.
  */
 export function smi(x: number): number {
-  return x <= 0x3fffffff && x >= 0 ? x | 0 : x;
+  const i = x | 0;
+  return i === x && i <= 0x3fffffff && i >= 0 ? i : x;
 }
 
 function row(c: ConvPart): ConversationReport {
