@@ -3,16 +3,11 @@
  * Used by the benchmarks and to (re)make samples/demo.pcapng.
  */
 import { PcapngWriter, PcapWriter } from "../../lib/capture/mod.ts";
-import { generate } from "./traffic.ts";
+import { generate, type GenOptions } from "./traffic.ts";
 
 export async function writeGenerated(path: string, packets: number, seed = 1, small = false): Promise<void> {
-  const ng = path.endsWith(".pcapng");
-  const w = ng
-    ? await PcapngWriter.create(path, {
-      interfaces: [{ linkType: 1, snaplen: 262144, name: "gen0", precision: "ns" }],
-    })
-    : await PcapWriter.create(path, { linkType: 1, precision: "ns" });
-  generate(
+  await writeCapture(
+    path,
     small
       ? {
         packets,
@@ -25,8 +20,23 @@ export async function writeGenerated(path: string, packets: number, seed = 1, sm
         meanGapNs: 3_000_000,
       }
       : { packets, seed },
-    (fr, s, ns) => w.write(fr, fr.length, s, ns, 0),
   );
+}
+
+/**
+ * Writes the generator's traffic for `opts` to `path` (pcapng when it ends so, else pcap with ns
+ * timestamps); `shiftNs` moves every timestamp (a capture that starts part-way into a second).
+ */
+export async function writeCapture(path: string, opts: GenOptions, shiftNs = 0): Promise<void> {
+  const w = path.endsWith(".pcapng")
+    ? await PcapngWriter.create(path, {
+      interfaces: [{ linkType: 1, snaplen: 262144, name: "gen0", precision: "ns" }],
+    })
+    : await PcapWriter.create(path, { linkType: 1, precision: "ns" });
+  generate(opts, (fr, s, ns) => {
+    const t = ns + shiftNs;
+    w.write(fr, fr.length, s + Math.floor(t / 1e9), t % 1e9, 0);
+  });
   await w.close();
 }
 

@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { corpusPath, corpusTest, haveTool, testIf } from "../_util/corpus.ts";
 import { StreamIndex } from "../../lib/tcp/stream_writer.ts";
 import { analyzeCore } from "../../lib/flow/analyze_files.ts";
-import { generate } from "../../bench/gen/traffic.ts";
-import { PcapWriter } from "../../lib/capture/mod.ts";
+import { writeCapture } from "../../bench/gen/write.ts";
 
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -205,9 +204,7 @@ testIf(
     const dir = await Deno.makeTempDir({ prefix: "mpp-follow-" });
     try {
       const file = `${dir}/mix.pcap`;
-      const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
-      generate({ packets: 20_000, seed: 1 }, (fr, s, ns) => w.write(fr, fr.length, s, ns, 0));
-      await w.close();
+      await writeCapture(file, { packets: 20_000, seed: 1 });
       const { tcp } = await analyzeCore([file], { tcp: {} });
       const reordered = tcp!.streams.filter((s) => s.d0.outOfOrder + s.d1.outOfOrder > 0).map((s) => s.index);
       assert.ok(reordered.length >= 3, "the capture should reorder segments in several streams");

@@ -6,8 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
-import { generate } from "../../bench/gen/traffic.ts";
-import { PcapWriter } from "../../lib/capture/mod.ts";
+import { writeCapture } from "../../bench/gen/write.ts";
 import { haveTool, testIf } from "../_util/corpus.ts";
 import { parseConv, tshark, type TsharkConv } from "../_util/tshark.ts";
 import type { ConversationReport } from "../../lib/flow/report_schema.ts";
@@ -15,11 +14,7 @@ import type { ConversationReport } from "../../lib/flow/report_schema.ts";
 async function reuseCapture(): Promise<{ dir: string; file: string }> {
   const dir = await Deno.makeTempDir({ prefix: "mpp-conv-" });
   const file = join(dir, "reuse.pcap");
-  const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
-  generate({ packets: 12_000, seed: 21, tcpSlots: 16, rtpStreams: 1, rtpShare: 0.02 }, (fr, s, ns) => {
-    w.write(fr, fr.length, s, ns, 0);
-  });
-  await w.close();
+  await writeCapture(file, { packets: 12_000, seed: 21, tcpSlots: 16, rtpStreams: 1, rtpShare: 0.02 });
   return { dir, file };
 }
 

@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { corpusPath, expected, haveTool, testIf } from "../_util/corpus.ts";
 import { parseIoStat, tshark } from "../_util/tshark.ts";
 import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
-import { generate } from "../../bench/gen/traffic.ts";
-import { PcapWriter } from "../../lib/capture/mod.ts";
+import { writeCapture } from "../../bench/gen/write.ts";
 
 async function compare(path: string, interval: number): Promise<number> {
   const { report } = await analyzeFiles([path], { ioInterval: interval, tcp: false });
@@ -44,13 +43,12 @@ testIf(
     const dir = await Deno.makeTempDir({ prefix: "mpp-io-" });
     try {
       const file = join(dir, "mix.pcap");
-      const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
       // Start 0.37 s into a second so intervals from the first frame differ from whole seconds.
-      generate({ packets: 20_000, seed: 4, startSec: 1_700_000_000, meanGapNs: 150_000 }, (fr, s, ns) => {
-        const t = ns + 370_000_000;
-        w.write(fr, fr.length, s + Math.floor(t / 1e9), t % 1e9, 0);
-      });
-      await w.close();
+      await writeCapture(
+        file,
+        { packets: 20_000, seed: 4, startSec: 1_700_000_000, meanGapNs: 150_000 },
+        370_000_000,
+      );
       for (const i of [0.01, 0.25, 1]) assert.ok(await compare(file, i) > 1);
     } finally {
       await Deno.remove(dir, { recursive: true });

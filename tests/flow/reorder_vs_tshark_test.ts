@@ -9,16 +9,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
-import { generate } from "../../bench/gen/traffic.ts";
-import { PcapWriter } from "../../lib/capture/mod.ts";
+import { writeCapture } from "../../bench/gen/write.ts";
 import { haveTool, testIf } from "../_util/corpus.ts";
 import { parsePhs, tshark } from "../_util/tshark.ts";
 
 async function mixCapture(dir: string): Promise<string> {
   const file = join(dir, "mix.pcap");
-  const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
-  generate({ packets: 30_000, seed: 1 }, (fr, s, ns) => w.write(fr, fr.length, s, ns, 0));
-  await w.close();
+  await writeCapture(file, { packets: 30_000, seed: 1 });
   return file;
 }
 

@@ -3,19 +3,21 @@ import { join } from "node:path";
 import { analyzeCore } from "../../lib/flow/analyze_files.ts";
 import { countersByFlow } from "../../lib/tcp/report.ts";
 import { CONN_WORDS } from "../../lib/tcp/reassembly.ts";
-import { generate } from "../../bench/gen/traffic.ts";
-import { PcapWriter } from "../../lib/capture/mod.ts";
+import { writeCapture } from "../../bench/gen/write.ts";
 
 Deno.test("keepStreams false: folded connections give the same per-flow and total counters", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mpp-fold-" });
   const file = join(dir, "gen.pcap");
   // Few TCP slots for many packets: each slot reuses its 4-tuple for connection after connection.
-  const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
-  generate(
-    { packets: 20_000, seed: 5, tcpSlots: 40, rtpStreams: 1, rtpShare: 0, dnsShare: 0, ptpShare: 0 },
-    (fr, s, ns) => w.write(fr, fr.length, s, ns, 0),
-  );
-  await w.close();
+  await writeCapture(file, {
+    packets: 20_000,
+    seed: 5,
+    tcpSlots: 40,
+    rtpStreams: 1,
+    rtpShare: 0,
+    dnsShare: 0,
+    ptpShare: 0,
+  });
   const kept = await analyzeCore([file], { tcp: { keepStreams: true } });
   const folded = await analyzeCore([file], { tcp: { keepStreams: false } });
   const a = kept.tcp!, b = folded.tcp!;
@@ -31,12 +33,15 @@ Deno.test("keepStreams false: folded connections give the same per-flow and tota
 Deno.test("keepStreams false: let-go connections keep their conversation rows", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mpp-fold-" });
   const file = join(dir, "gen.pcap");
-  const w = await PcapWriter.create(file, { linkType: 1, precision: "ns" });
-  generate(
-    { packets: 8_000, seed: 9, tcpSlots: 12, rtpStreams: 1, rtpShare: 0, dnsShare: 0, ptpShare: 0 },
-    (fr, s, ns) => w.write(fr, fr.length, s, ns, 0),
-  );
-  await w.close();
+  await writeCapture(file, {
+    packets: 8_000,
+    seed: 9,
+    tcpSlots: 12,
+    rtpStreams: 1,
+    rtpShare: 0,
+    dnsShare: 0,
+    ptpShare: 0,
+  });
   const kept = (await analyzeCore([file], { tcp: { keepStreams: true } })).tcp!;
   const folded = (await analyzeCore([file], { tcp: { keepStreams: false } })).tcp!;
   const byId = (m: Map<unknown, unknown>) => new Map([...m].map(([f, c]) => [(f as { id: number }).id, c]));
