@@ -1,9 +1,11 @@
 /**
  * Reading speed: mpp's readCapture walking every record vs `tcpdump -r F -w /dev/null` on the same
  * generated file, in one run. Usage:
- *   deno run -A bench/read_vs_peers.ts [--records 1000000] [--avg 128] [--runs 3] [--format pcap|pcapng] [--gzip]
+ *   deno run -A bench/read_vs_peers.ts [--records 1000000] [--avg 128] [--runs 3] [--format pcap|pcapng] [--gzip] [--stdin]
  * The file is written with mpp's own writer into .tmp/ (git-ignored) and reused when present. With
  * --gzip both read a `gzip -1` copy: mpp decompresses itself, the peer is `gzip -dc F.gz | tcpdump -r -`.
+ * With --stdin both read the file from a pipe (`cat F | ...`), each as its own process (start-up
+ * included): mpp's bare record walk (bench/lib/walk.ts) against `tcpdump -r - -w /dev/null`.
  */
 import { parseArgs } from "node:util";
 import { PcapWriter } from "../lib/capture/pcap_writer.ts";
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     format: { type: "string", default: "pcap" },
     gzip: { type: "boolean", default: false },
+    stdin: { type: "boolean", default: false },
   },
 });
 const records = Number(values.records);
@@ -28,6 +31,8 @@ Deno.mkdirSync(dir, { recursive: true });
 const ng = values.format === "pcapng";
 const path = `${dir}bench-${records}-${avg}.${ng ? "pcapng" : "pcap"}`;
 const gz = values.gzip;
+const pipe = values.stdin;
+const walker = new URL("./lib/walk.ts", import.meta.url).pathname;
 const input = gz ? `${path}.gz` : path;
 
 async function generate(): Promise<void> {
@@ -66,6 +71,18 @@ function walk(r: CaptureRecord): void {
 }
 
 async function timeMpp(): Promise<number> {
+  if (pipe) {
+    const t0 = performance.now();
+    const out = await new Deno.Command("sh", {
+      args: ["-c", `cat '${input}' | '${Deno.execPath()}' run -A '${walker}' -`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const t = (performance.now() - t0) / 1000;
+    const got = new TextDecoder().decode(out.stdout);
+    if (!out.success || !got.startsWith(`${records} records`)) throw new Error(`mpp from stdin: ${got}`);
+    return t;
+  }
   sink = 0;
   const t0 = performance.now();
   const r = await readCapture(input, walk);
@@ -80,9 +97,9 @@ async function timeMpp(): Promise<number> {
 async function timeTcpdump(): Promise<number | undefined> {
   const t0 = performance.now();
   try {
-    const cmd = gz
+    const cmd = gz || pipe
       ? new Deno.Command("sh", {
-        args: ["-c", `gzip -dc '${input}' | tcpdump -r - -w /dev/null`],
+        args: ["-c", `${gz ? "gzip -dc" : "cat"} '${input}' | tcpdump -r - -w /dev/null`],
         stderr: "piped",
       })
       : new Deno.Command("tcpdump", { args: ["-r", path, "-w", "/dev/null"], stderr: "piped" });
@@ -116,16 +133,16 @@ for (let i = 0; i < runs; i++) {
 const mb = size / 1048576;
 console.log(`file: ${input} (${records} records, ${mb.toFixed(1)} MiB uncompressed, avg caplen ${avg})`);
 console.log(
-  `mpp readCapture:            ${mpp.toFixed(3)} s  ${(records / mpp / 1e6).toFixed(2)} M records/s  ${
-    (mb / mpp).toFixed(0)
-  } MiB/s`,
+  `${pipe ? "cat F | mpp walk -:      " : "mpp readCapture:            "}${mpp.toFixed(3)} s  ${
+    (records / mpp / 1e6).toFixed(2)
+  } M records/s  ${(mb / mpp).toFixed(0)} MiB/s`,
 );
 if (tcpdump === undefined) console.log("tcpdump: not installed");
 else {
   console.log(
-    `${gz ? "gzip -dc | tcpdump -r -" : "tcpdump -r F -w /dev/null"}:  ${tcpdump.toFixed(3)} s  ${
-      (records / tcpdump / 1e6).toFixed(2)
-    } M records/s  ${(mb / tcpdump).toFixed(0)} MiB/s`,
+    `${gz ? "gzip -dc | tcpdump -r -" : pipe ? "cat F | tcpdump -r -" : "tcpdump -r F -w /dev/null"}:  ${
+      tcpdump.toFixed(3)
+    } s  ${(records / tcpdump / 1e6).toFixed(2)} M records/s  ${(mb / tcpdump).toFixed(0)} MiB/s`,
   );
   console.log(
     `ratio (tcpdump time / mpp time): ${(tcpdump / mpp).toFixed(2)}x (best of ${runs}, wall clock)`,

@@ -35,7 +35,7 @@ export async function readCapture(
   let bytesRead = 0;
   let compressed = false;
   if (path === "-") {
-    const r = await readStream(Deno.stdin.readable, parser, progress, undefined);
+    const r = await readStdin(parser, progress);
     bytesRead = r.bytesRead;
     compressed = r.compressed;
   } else {
@@ -133,6 +133,44 @@ async function readSome(file: Deno.FsFile, into: Uint8Array, path: string, sync 
   } catch (e) {
     throw fsError(e, path);
   }
+}
+
+/**
+ * Standard input read synchronously into the parser's own buffer, as regular files are: through
+ * `Deno.stdin.readable` a capture piped in (`tcpdump -w - | mpp analyze -`) took 0.8 s longer per
+ * 655 MB, the thread idle between async reads and a new chunk allocated for each. Gzip input goes
+ * to the decompressing stream as before.
+ */
+async function readStdin(
+  parser: CaptureParser,
+  progress: ReadOptions["onProgress"],
+): Promise<{ bytesRead: number; compressed: boolean }> {
+  const read = (into: Uint8Array): number => {
+    try {
+      return Deno.stdin.readSync(into) ?? 0;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      throw new MppError("io", `standard input: read failed: ${msg}`, "check the command feeding mpp", {
+        cause: e,
+      });
+    }
+  };
+  const first = parser.writable();
+  const n0 = read(first);
+  if (n0 > 0 && first[0] === 0x1f && (n0 < 2 || first[1] === 0x8b)) {
+    return await readStream(prepend(first.slice(0, n0), Deno.stdin.readable), parser, progress, undefined);
+  }
+  let bytesRead = n0;
+  parser.commit(n0);
+  progress?.(bytesRead, undefined);
+  while (n0 > 0 && !parser.stopped) {
+    const n = read(parser.writable());
+    if (n === 0) break;
+    bytesRead += n;
+    parser.commit(n);
+    progress?.(bytesRead, undefined);
+  }
+  return { bytesRead, compressed: false };
 }
 
 function prepend(head: Uint8Array, rest: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {

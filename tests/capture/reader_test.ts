@@ -196,6 +196,39 @@ Deno.test("readCapture: '-' reads stdin (plain and gzip) in a subprocess", async
   }
 });
 
+Deno.test("readCapture: '-' read in pieces (a slow pipe) gives every record once", async () => {
+  const script = `
+    import { readCapture } from ${JSON.stringify(readerUrl)};
+    let n = 0, sum = 0;
+    const r = await readCapture("-", (rec) => { n++; sum += rec.data.length + rec.tsNsec; });
+    console.log(JSON.stringify({ n, sum, bytes: r.bytesRead }));
+  `;
+  const child = new Deno.Command(deno, {
+    args: ["eval", "--no-lock", script],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+  }).spawn();
+  const w = child.stdin.getWriter();
+  // Odd-sized pieces with pauses: reads return part of a header, of a record, of the file header.
+  for (let o = 0, k = 0; o < pcap.length; k++) {
+    const n = k < 8 ? 7 : 1021;
+    await w.write(pcap.subarray(o, Math.min(pcap.length, o + n)));
+    o += n;
+    if (k % 16 === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  await w.close();
+  const out = await child.output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const res = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert.deepEqual(res, {
+    n: recs.length,
+    sum: recs.reduce((a, r) => a + r.data.length + r.tsNsec, 0),
+    bytes: pcap.length,
+  });
+});
+
 Deno.test("readCapture: a refused read permission is an MppError('permission')", async () => {
   await withTemp("p.pcap", pcap, async (path) => {
     const text = await runChild(
