@@ -164,44 +164,15 @@ async function runChild(args: string[], code: string): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
-Deno.test("readCapture: '-' reads stdin (plain and gzip) in a subprocess", async () => {
+/** readCapture("-") in a child whose stdin `feed` writes; returns what the child printed, parsed. */
+async function readStdinChild(
+  feed: (w: WritableStreamDefaultWriter<Uint8Array>) => Promise<void>,
+): Promise<Record<string, unknown>> {
   const script = `
     import { readCapture } from ${JSON.stringify(readerUrl)};
-    let n = 0, last = 0;
-    const r = await readCapture("-", (rec) => { n++; last = rec.tsNsec; });
-    console.log(JSON.stringify({ n, last, records: r.records, compressed: r.compressed, bytes: r.bytesRead }));
-  `;
-  for (const gz of [false, true]) {
-    const data = gz ? await gzip(pcap) : pcap;
-    const child = new Deno.Command(deno, {
-      args: ["eval", "--no-lock", script],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { DENO_NO_UPDATE_CHECK: "1" },
-    }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(data);
-    await w.close();
-    const out = await child.output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const res = JSON.parse(new TextDecoder().decode(out.stdout));
-    assert.deepEqual(res, {
-      n: recs.length,
-      last: recs[recs.length - 1].tsNsec,
-      records: recs.length,
-      compressed: gz,
-      bytes: data.length,
-    });
-  }
-});
-
-Deno.test("readCapture: '-' read in pieces (a slow pipe) gives every record once", async () => {
-  const script = `
-    import { readCapture } from ${JSON.stringify(readerUrl)};
-    let n = 0, sum = 0;
-    const r = await readCapture("-", (rec) => { n++; sum += rec.data.length + rec.tsNsec; });
-    console.log(JSON.stringify({ n, sum, bytes: r.bytesRead }));
+    let n = 0, last = 0, sum = 0;
+    const r = await readCapture("-", (rec) => { n++; last = rec.tsNsec; sum += rec.data.length + rec.tsNsec; });
+    console.log(JSON.stringify({ n, last, sum, records: r.records, compressed: r.compressed, bytes: r.bytesRead }));
   `;
   const child = new Deno.Command(deno, {
     args: ["eval", "--no-lock", script],
@@ -211,22 +182,39 @@ Deno.test("readCapture: '-' read in pieces (a slow pipe) gives every record once
     env: { DENO_NO_UPDATE_CHECK: "1" },
   }).spawn();
   const w = child.stdin.getWriter();
-  // Odd-sized pieces with pauses: reads return part of a header, of a record, of the file header.
-  for (let o = 0, k = 0; o < pcap.length; k++) {
-    const n = k < 8 ? 7 : 1021;
-    await w.write(pcap.subarray(o, Math.min(pcap.length, o + n)));
-    o += n;
-    if (k % 16 === 0) await new Promise((r) => setTimeout(r, 1));
-  }
+  await feed(w);
   await w.close();
   const out = await child.output();
   assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const res = JSON.parse(new TextDecoder().decode(out.stdout));
-  assert.deepEqual(res, {
-    n: recs.length,
-    sum: recs.reduce((a, r) => a + r.data.length + r.tsNsec, 0),
-    bytes: pcap.length,
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+const expectedStdin = {
+  n: recs.length,
+  last: recs[recs.length - 1].tsNsec,
+  sum: recs.reduce((a, r) => a + r.data.length + r.tsNsec, 0),
+  records: recs.length,
+};
+
+Deno.test("readCapture: '-' reads stdin (plain and gzip) in a subprocess", async () => {
+  for (const gz of [false, true]) {
+    const data = gz ? await gzip(pcap) : pcap;
+    const res = await readStdinChild((w) => w.write(data));
+    assert.deepEqual(res, { ...expectedStdin, compressed: gz, bytes: data.length });
+  }
+});
+
+Deno.test("readCapture: '-' read in pieces (a slow pipe) gives every record once", async () => {
+  const res = await readStdinChild(async (w) => {
+    // Odd-sized pieces with pauses: reads return part of a header, of a record, of the file header.
+    for (let o = 0, k = 0; o < pcap.length; k++) {
+      const n = k < 8 ? 7 : 1021;
+      await w.write(pcap.subarray(o, Math.min(pcap.length, o + n)));
+      o += n;
+      if (k % 16 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
   });
+  assert.deepEqual(res, { ...expectedStdin, compressed: false, bytes: pcap.length });
 });
 
 Deno.test("readCapture: a refused read permission is an MppError('permission')", async () => {
