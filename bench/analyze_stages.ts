@@ -1,6 +1,7 @@
 /**
  * Where analyze's time goes, without I/O or start-up: reads the file into memory once, then times
- * (min of 3) the bare record walk, walk + packet decoding, and the full Analyzer.
+ * (min of 3) the bare record walk, walk + packet decoding, the full Analyzer, the report built from
+ * it and that report's JSON text.
  *   deno run -A bench/analyze_stages.ts FILE
  */
 import { CaptureParser } from "../lib/capture/mod.ts";
@@ -8,6 +9,7 @@ import type { CaptureRecord } from "../lib/capture/record.ts";
 import { PacketDecoder } from "../lib/packet/decoder.ts";
 import { Packet } from "../lib/packet/packet.ts";
 import { Analyzer } from "../lib/flow/analyzer.ts";
+import { JsonWriter } from "../cli/render/json_out.ts";
 
 const buf = await Deno.readFile(Deno.args[0]);
 function run(sink: (r: CaptureRecord) => void): void {
@@ -50,4 +52,15 @@ for (const [name, make] of stages) {
     best = Math.min(best, performance.now() - t0);
   }
   console.log(`${"report".padEnd(8)} ${best.toFixed(0).padStart(6)} ms`);
+  // The JSON text of that report as `mpp analyze --json` writes it, into a sink that only counts.
+  const report = buildReport(a, { files: [] });
+  let bytes = 0;
+  best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    bytes = 0;
+    const t0 = performance.now();
+    new JsonWriter((b) => void (bytes += b.length)).write(report);
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(`${"json".padEnd(8)} ${best.toFixed(0).padStart(6)} ms  (${(bytes / 1e6).toFixed(1)} MB)`);
 }
