@@ -35,8 +35,8 @@ export function renderCsv(r: AnalyzeReport): string {
   type T = {
     packets: number;
     bytes: number;
-    first: string;
-    last: string;
+    first: string | null;
+    last: string | null;
     duration: number;
     iatMin: number | null;
     iatMean: number | null;

@@ -13,7 +13,7 @@ export function renderTree(r: AnalyzeReport): string {
   const stats = (t: Timing | FlowReport["encodings"][number]) => [
     int(t.packets),
     bytes(t.bytes),
-    secs(t.duration),
+    t.packets === 0 ? "-" : secs(t.duration),
     secs(t.iatMean),
     secs(t.jitter),
   ];
@@ -26,7 +26,11 @@ export function renderTree(r: AnalyzeReport): string {
     rows.push([`  └ ${f.transport.name}${state}${hist}`, ...stats(f.transport)]);
     for (const e of f.encodings) {
       const why = `${e.evidence} ${e.confidence.toFixed(2)}`;
-      const bad = e.malformed > 0 ? `, ${int(e.malformed)} malformed` : "";
+      const bad = e.malformed > 0
+        ? `, ${int(e.malformed)} malformed`
+        : e.packets === 0
+        ? ", no message decoded"
+        : "";
       rows.push([`      └ ${e.label}  (${why}${bad})`, ...stats(e)]);
       for (const t of e.packetTypes) rows.push([`          · ${t.name}`, ...stats(t)]);
     }

@@ -287,8 +287,13 @@ function flowReport(
       if (s !== undefined) types.push({ ...timing(s), name: d.packetTypes[i] ?? `type ${i}` });
     }
     types.sort((x, y) => y.packets - x.packets);
+    const et = timing(f.encoding);
     encodings.push({
-      ...timing(f.encoding),
+      ...et,
+      // A decoder chosen for the flow that counted no message (a stream decoder without
+      // reassembly) has no first or last packet: null rather than a time no packet had.
+      first: et.packets === 0 ? null : et.first,
+      last: et.packets === 0 ? null : et.last,
       name: d.name,
       label: d.label,
       confidence: f.confidence,

@@ -22,6 +22,10 @@ export const Timing = z.object({
 export const PacketTypeReport = Timing.extend({ name: z.string() });
 
 export const EncodingReport = Timing.extend({
+  first: z.string().nullable().describe(
+    "epoch seconds with 9 decimals; null when the decoder counted no message (HTTP with --no-reassembly)",
+  ),
+  last: z.string().nullable(),
   name: z.string(),
   label: z.string(),
   confidence: z.number(),

@@ -5,6 +5,8 @@ import { Analyzer } from "../../lib/flow/analyzer.ts";
 import { buildReport } from "../../lib/flow/report.ts";
 import { AnalyzeReport } from "../../lib/flow/report_schema.ts";
 import { generate } from "../../bench/gen/traffic.ts";
+import { renderTree } from "../../cli/render/tree.ts";
+import { renderCsv } from "../../cli/render/csv.ts";
 
 const C = "02:00:00:00:00:01", S = "02:00:00:00:00:02";
 
@@ -94,6 +96,32 @@ Deno.test("a TCP connection is one flow: originator, per-direction counts, Zeek 
   assert.equal(f.transport.jitter, 0);
   assert.equal(r.summary.first, "1700000000.000000000");
   assert.equal(r.summary.last, "1700000000.007000000");
+});
+
+Deno.test("an encoding that counted no message (HTTP without reassembly) has no first or last time", () => {
+  const SYN = 2, ACK = 16, PSH = 8;
+  const req = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  const res = new TextEncoder().encode("HTTP/1.1 204 No Content\r\n\r\n");
+  // The Analyzer alone is the --no-reassembly pipeline: HTTP reads streams, so it is chosen by
+  // structure and decodes nothing.
+  const r = analyze([
+    [tcpFrame(true, SYN, 100, 0), 1_000],
+    [tcpFrame(false, SYN | ACK, 500, 101), 2_000],
+    [tcpFrame(true, ACK, 101, 501), 3_000],
+    [tcpFrame(true, PSH | ACK, 101, 501, req), 4_000],
+    [tcpFrame(false, PSH | ACK, 501, 101 + req.length, res), 5_000],
+  ]);
+  const e = r.flows[0].encodings[0];
+  assert.equal(e.name, "HTTP");
+  assert.equal(e.evidence, "structure");
+  assert.equal(e.packets, 0);
+  assert.equal(e.first, null);
+  assert.equal(e.last, null);
+  // The flow itself keeps its times; the tree shows no duration for the empty encoding.
+  assert.equal(r.flows[0].first, "1700000000.001000000");
+  const row = renderTree(r).split("\n").find((l) => l.includes("HTTP/1.x"))!;
+  assert.match(row, /\(structure 0\.95, no message decoded\)\s+0\s+0 B\s+-\s+-\s+-$/);
+  assert.match(renderCsv(r), /\nencoding,0,HTTP\/1\.x,10\.0\.0\.1:40000,10\.0\.0\.2:80,unicast,0,0,,,0,/);
 });
 
 Deno.test("a SYN-ACK seen first makes its receiver the originator", () => {
