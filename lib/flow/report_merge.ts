@@ -109,29 +109,45 @@ function row(c: ConvPart): ConversationReport {
   };
 }
 
+/** The same key for both orders of an address pair (IPv4 and IPv6 labels never collide). */
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a} ${b}` : `${b} ${a}`;
+}
+
 function conversations(parts: PartialReport[]): Record<ConvType, ConversationReport[]> {
-  const out = {} as Record<ConvType, ConversationReport[]>;
+  const merged = {} as Record<"ip" | "ipv6" | "tcp" | "udp", ConvPart[]>;
   for (const t of ["ip", "ipv6", "tcp", "udp"] as const) {
-    out[t] = mergeConvs(parts.map((p) => p.conv[t])).map(row);
+    merged[t] = mergeConvs(parts.map((p) => p.conv[t]));
     // Consumed: a capture of many connections holds a part and a row per connection, not both.
     for (const p of parts) p.conv[t] = [];
   }
-  out.eth = mergeConvs(parts.map((p) => p.eth)).map(row);
-  // Outer IP pairs of tunnelled packets join the IP tables, as tshark taps every IP layer.
-  for (const p of mergeConvs(parts.map((x) => x.outer))) {
-    const t = p.a.includes(":") ? "ipv6" : "ip";
-    const existing = out[t].find((r) => (r.a === p.a && r.b === p.b) || (r.a === p.b && r.b === p.a));
-    if (existing === undefined) out[t].push(row(p));
-    else {
-      const same = existing.a === p.a;
-      existing.aToBPackets += same ? p.aToBPackets : p.bToAPackets;
-      existing.aToBBytes += same ? p.aToBBytes : p.bToABytes;
-      existing.bToAPackets += same ? p.bToAPackets : p.aToBPackets;
-      existing.bToABytes += same ? p.bToABytes : p.aToBBytes;
-      existing.packets = existing.aToBPackets + existing.bToAPackets;
-      existing.bytes = existing.aToBBytes + existing.bToABytes;
+  // Outer IP pairs of tunnelled packets join the IP tables, as tshark taps every IP layer: a pair
+  // that is also a flow's own conversation becomes one row, its A side and times from the earlier
+  // frame. Looked up by address pair: a scan of the IP table per outer pair was quadratic on a
+  // mobile core's GTP-U capture (thousands of tunnel endpoints and inner addresses).
+  const outer = mergeConvs(parts.map((x) => x.outer));
+  if (outer.length > 0) {
+    const byPair = new Map<string, number>();
+    for (const t of ["ip", "ipv6"] as const) {
+      merged[t].forEach((c, i) => byPair.set(pairKey(c.a, c.b), i));
+    }
+    for (const p of outer) {
+      const list = merged[p.a.includes(":") ? "ipv6" : "ip"];
+      const k = pairKey(p.a, p.b);
+      const i = byPair.get(k);
+      if (i === undefined) {
+        byPair.set(k, list.length);
+        list.push(p);
+      } else if (p.firstFrame < list[i].firstFrame) {
+        const c = { ...p };
+        addConv(c, list[i]);
+        list[i] = c;
+      } else addConv(list[i], p);
     }
   }
+  const out = {} as Record<ConvType, ConversationReport[]>;
+  for (const t of ["ip", "ipv6", "tcp", "udp"] as const) out[t] = merged[t].map(row);
+  out.eth = mergeConvs(parts.map((p) => p.eth)).map(row);
   for (const t of Object.keys(out) as ConvType[]) {
     out[t].sort((x, y) => y.packets - x.packets || x.relStart - y.relStart);
   }
