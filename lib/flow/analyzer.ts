@@ -71,6 +71,8 @@ export class Analyzer {
   readonly phs: ProtocolHierarchy = new ProtocolHierarchy();
   readonly ethPairs: PairTable = new PairTable(macLabel);
   readonly outerPairs: PairTable;
+  /** The outer UDP pairs of tunnels over UDP (VXLAN, GTP-U): address × 65536 + port. */
+  readonly outerUdpPairs: PairTable;
   readonly io: IoStat | null;
   private readonly kb = new KeyBuilder();
   private lastT = 0;
@@ -114,6 +116,12 @@ export class Analyzer {
     this.outerPairs = new PairTable((n) =>
       n < 0x100000000 ? formatIpv4(n) : this.outerV6Labels[n - 0x100000000]
     );
+    this.outerUdpPairs = new PairTable((n) => {
+      const addr = Math.floor(n / 65536), port = n % 65536;
+      return addr < 0x100000000
+        ? `${formatIpv4(addr)}:${port}`
+        : `[${this.outerV6Labels[addr - 0x100000000]}]:${port}`;
+    });
   }
 
   /** The RecordSink: bind once (`a.record.bind(a)` or use `sink`). */
@@ -200,6 +208,16 @@ export class Analyzer {
     if (flow !== null && p.payloadLen > 0 && !p.isFragment) this.application(flow, p, t, leaf);
     if (this.hookFlow !== null) this.runTcpHook(p, t);
     if (p.hasMac && p.srcMacOff >= 0 && p.dstMacOff >= 0) this.countEth(p, flow, kb.srcIsA, t);
+    if (p.outerSrcMacOff >= 0 && p.outerDstMacOff >= 0) {
+      const b = p.data;
+      this.ethPairs.add(
+        macNumber(b, p.outerSrcMacOff),
+        macNumber(b, p.outerDstMacOff),
+        p.origLen,
+        t,
+        this.packets,
+      );
+    }
     if (p.tunnel !== 0 && p.outerIpVersion !== 0) this.addOuter(p, t);
   }
 
@@ -396,6 +414,15 @@ export class Analyzer {
       d = this.internV6(p.outerDst);
     }
     this.outerPairs.add(s, d, p.origLen, t, this.packets);
+    if (p.outerSrcPort >= 0) {
+      this.outerUdpPairs.add(
+        s * 65536 + p.outerSrcPort,
+        d * 65536 + p.outerDstPort,
+        p.origLen,
+        t,
+        this.packets,
+      );
+    }
   }
 
   private internV6(w: Uint32Array): number {

@@ -136,6 +136,7 @@ export function partialReport(
     conv: flowConversations(a, names, tcp === null ? null : tcp.connectionsByFlow()),
     eth: a.ethPairs.pairs.map(pairPart),
     outer: a.outerPairs.pairs.map(pairPart),
+    outerUdp: a.outerUdpPairs.pairs.map(pairPart),
     io: a.io ? { interval: a.io.interval, rows: a.io.rows(), outOfRange: a.io.overflow } : undefined,
     rtp,
     tcp: tcp === null ? undefined : tcpSection(tcp),

@@ -52,6 +52,8 @@ export interface PartialReport {
   /** MAC pairs and tunnel-outer IP pairs, in order of their first frame. */
   eth: ConvPart[];
   outer: ConvPart[];
+  /** Outer UDP pairs of tunnels over UDP (VXLAN, GTP-U), in order of their first frame. */
+  outerUdp: ConvPart[];
   io?: AnalyzeReport["io"];
   rtp: { firstFrame: number; stream: RtpStreamReport }[];
   tcp?: TcpSection;
@@ -121,24 +123,32 @@ function conversations(parts: PartialReport[]): Record<ConvType, ConversationRep
     // Consumed: a capture of many connections holds a part and a row per connection, not both.
     for (const p of parts) p.conv[t] = [];
   }
-  // Outer IP pairs of tunnelled packets join the IP tables, as tshark taps every IP layer: a pair
-  // that is also a flow's own conversation becomes one row, its A side and times from the earlier
-  // frame. Looked up by address pair: a scan of the IP table per outer pair was quadratic on a
-  // mobile core's GTP-U capture (thousands of tunnel endpoints and inner addresses).
-  const outer = mergeConvs(parts.map((x) => x.outer));
-  if (outer.length > 0) {
-    const byPair = new Map<string, number>();
-    for (const t of ["ip", "ipv6"] as const) {
-      merged[t].forEach((c, i) => byPair.set(pairKey(c.a, c.b), i));
-    }
+  // The outer IP pairs of tunnelled packets join the IP tables and the outer UDP pairs of tunnels
+  // over UDP the UDP table, as tshark taps every IP and UDP layer: a pair that is also a flow's own
+  // conversation becomes one row, its A side and times from the earlier frame. Looked up by pair:
+  // a scan of the table per outer pair was quadratic on a mobile core's GTP-U capture (thousands
+  // of tunnel endpoints and inner addresses).
+  const joins: ["ip" | "udp", ConvPart[]][] = [
+    ["ip", mergeConvs(parts.map((x) => x.outer))],
+    ["udp", mergeConvs(parts.map((x) => x.outerUdp))],
+  ];
+  for (const [kind, outer] of joins) {
+    if (outer.length === 0) continue;
+    const tables = kind === "ip" ? [merged.ip, merged.ipv6] : [merged.udp];
+    const byPair = new Map<string, [ConvPart[], number]>();
+    for (const list of tables) list.forEach((c, i) => byPair.set(pairKey(c.a, c.b), [list, i]));
     for (const p of outer) {
-      const list = merged[p.a.includes(":") ? "ipv6" : "ip"];
       const k = pairKey(p.a, p.b);
-      const i = byPair.get(k);
-      if (i === undefined) {
-        byPair.set(k, list.length);
+      const at = byPair.get(k);
+      if (at === undefined) {
+        // IPv6 labels hold colons; IPv6 UDP labels are bracketed and stay in the UDP table.
+        const list = kind === "ip" && p.a.includes(":") ? merged.ipv6 : tables[0];
+        byPair.set(k, [list, list.length]);
         list.push(p);
-      } else if (p.firstFrame < list[i].firstFrame) {
+        continue;
+      }
+      const [list, i] = at;
+      if (p.firstFrame < list[i].firstFrame) {
         const c = { ...p };
         addConv(c, list[i]);
         list[i] = c;

@@ -163,6 +163,11 @@ export class PacketDecoder extends TunnelDecoder {
     p.pushLayer(Layer.ETH);
     if (off + 14 > this.end) return this.short();
     if (p.l2Off < 0) p.l2Off = off;
+    if (p.hasMac) {
+      // Ethernet inside a tunnel: the outer pair is a conversation of its own, as in tshark.
+      p.outerSrcMacOff = p.srcMacOff;
+      p.outerDstMacOff = p.dstMacOff;
+    }
     p.hasMac = true;
     p.dstMacOff = off;
     p.srcMacOff = off + 6;

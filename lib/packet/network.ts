@@ -56,13 +56,24 @@ export abstract class NetworkDecoder {
     p.payloadWireLen = p.payloadLen + this.missing;
   }
 
-  /** An inner IP header follows a tunnel: keep the outer addresses, forget the outer transport. */
+  /**
+   * An inner IP header follows a tunnel: keep the outer addresses (and the outer UDP ports of a
+   * tunnel over UDP, which tshark's UDP tables count as their own conversation), forget the rest of
+   * the outer transport.
+   */
   private enterIp(): void {
     const p = this.p;
     if (p.ipVersion === 0) return;
     p.outerIpVersion = p.ipVersion;
     p.outerSrc.set(p.src);
     p.outerDst.set(p.dst);
+    if (p.ipProto === 17 && p.l4Off >= 0) {
+      p.outerSrcPort = p.srcPort;
+      p.outerDstPort = p.dstPort;
+    } else {
+      p.outerSrcPort = -1;
+      p.outerDstPort = -1;
+    }
     p.tunnel = this.tunnelLayer;
     p.tunnelId = this.tunnelId;
     p.l4Off = -1;

@@ -69,6 +69,12 @@ export class Packet {
   readonly outerDst: Uint32Array = new Uint32Array(4);
   /** VXLAN VNI or GRE key, when present. */
   tunnelId = 0;
+  /** The outer UDP ports of a tunnel carried over UDP (VXLAN, GTP-U); -1 for GRE and IP-in-IP. */
+  outerSrcPort = -1;
+  outerDstPort = -1;
+  /** The outer Ethernet's MAC offsets when the tunnel carries Ethernet (VXLAN, GRE 0x6558); else -1. */
+  outerSrcMacOff = -1;
+  outerDstMacOff = -1;
 
   // --- transport ---
   l4Off = -1;
@@ -148,6 +154,10 @@ export class Packet {
     this.tunnel = 0;
     this.outerIpVersion = 0;
     this.tunnelId = 0;
+    this.outerSrcPort = -1;
+    this.outerDstPort = -1;
+    this.outerSrcMacOff = -1;
+    this.outerDstMacOff = -1;
     this.l4Off = -1;
     this.srcPort = 0;
     this.dstPort = 0;

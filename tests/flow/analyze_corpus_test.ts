@@ -86,13 +86,17 @@ const CONV_FILES = [
   "ipv4-frag-icmp-echo.pcap",
   "gre-tunnel-ip.pcap",
   "tcp-retrans-lost-dupack.pcap",
+  // Tunnels over UDP: the outer UDP pair is a conversation of its own, and VXLAN's outer MACs too.
+  "vxlan-icmp-arp.pcap",
+  "gtp-u-http-ipv4-frag.pcap",
+  "pcap-be-usec-pptp-gre.pcap",
 ];
 
 for (const file of CONV_FILES) {
   testIf(
     haveTool("tshark") && expected()[file] !== undefined,
     "needs tshark and the shared corpus",
-    `conversations and endpoints of ${file} equal tshark -z conv and -z endpoints (tcp/udp/ip/ipv6)`,
+    `conversations and endpoints of ${file} equal tshark -z conv and -z endpoints (tcp/udp/ip/ipv6/eth)`,
     async () => {
       const { report } = await analyzeFiles([corpusPath(file)], {});
       const out = await tshark([
@@ -115,12 +119,17 @@ for (const file of CONV_FILES) {
         "endpoints,tcp",
         "-z",
         "endpoints,udp",
+        "-z",
+        "conv,eth",
+        "-z",
+        "endpoints,eth",
       ]);
       const types = [
         ["tcp", "TCP Conversations"],
         ["udp", "UDP Conversations"],
         ["ip", "IPv4 Conversations"],
         ["ipv6", "IPv6 Conversations"],
+        ["eth", "Ethernet Conversations"],
       ] as const;
       for (const [t, title] of types) {
         const theirs = parseConv(out, title);
@@ -156,6 +165,7 @@ for (const file of CONV_FILES) {
         ["ipv6", "IPv6 Endpoints", false],
         ["tcp", "TCP Endpoints", true],
         ["udp", "UDP Endpoints", true],
+        ["eth", "Ethernet Endpoints", false],
       ] as const;
       for (const [t, title, withPort] of epTypes) {
         const theirs = parseEndpoints(out, title, withPort);
