@@ -73,32 +73,45 @@ for (const file of corpusFiles()) {
   });
 }
 
-const CONV_FILES = [
-  "mixed-lan-browsing-flows.pcap",
-  "http-browse-multi-conn.pcap",
-  "dns-udp.pcap",
-  "dns-tcp.pcap",
-  "vlan-8021q-icmp-arp.pcap",
-  "ptp-v2-udp-ipv4-e2e.pcap",
-  "sip-register-invite-rtp-rtcp.pcap",
-  "null-loopback-ipv6-http.pcap",
-  "ipv6-frag-dns.pcap",
-  "ipv4-frag-icmp-echo.pcap",
-  "gre-tunnel-ip.pcap",
-  "tcp-retrans-lost-dupack.pcap",
-  // Tunnels over UDP: the outer UDP pair is a conversation of its own, and VXLAN's outer MACs too.
-  "vxlan-icmp-arp.pcap",
-  "gtp-u-http-ipv4-frag.pcap",
-  "pcap-be-usec-pptp-gre.pcap",
-];
+/**
+ * Where tshark's conversation tables differ on purpose (docs/conversations.md), by file: the tables
+ * left out of the comparison, or Rel Start left out. Every other table of every corpus file must
+ * equal tshark's.
+ */
+const CONV_EXCEPTIONS: Record<string, { tables?: string[]; noRelStart?: true; why: string }> = {
+  "sip-rtp-fax-call-t38.pcap": { tables: ["udp"], why: "tshark splits UDP rows at SDP-announced ports" },
+  "snaplen-68-truncated-tcp.pcap": {
+    tables: ["tcp"],
+    why: "tshark's TCP tap skips the SYN cut in its options",
+  },
+  "ipv6-routing-header.pcap": {
+    tables: ["udp"],
+    why: "tshark keys UDP on the routing header's final address",
+  },
+  "pcapng-spb-nrb-eth-null-le.pcapng": { noRelStart: true, why: "tshark times a Simple Packet Block at 0" },
+  "pcapng-multi-section-custom-blocks.pcapng": {
+    noRelStart: true,
+    why: "tshark times a Simple Packet Block at 0",
+  },
+};
 
-for (const file of CONV_FILES) {
+for (const file of corpusFiles()) {
+  const except = CONV_EXCEPTIONS[file] ?? { why: "" };
   testIf(
     haveTool("tshark") && expected()[file] !== undefined,
     "needs tshark and the shared corpus",
-    `conversations and endpoints of ${file} equal tshark -z conv and -z endpoints (tcp/udp/ip/ipv6/eth)`,
+    `conversations and endpoints of ${file} equal tshark -z conv and -z endpoints (tcp/udp/ip/ipv6/eth)${
+      except.why ? `; left out: ${except.tables?.join(", ") ?? "Rel Start"} (${except.why})` : ""
+    }`,
     async () => {
-      const { report } = await analyzeFiles([corpusPath(file)], {});
+      let report: AnalyzeReport;
+      try {
+        report = (await analyzeFiles([corpusPath(file)], {})).report;
+      } catch (e) {
+        // Only a file with no readable frame may fail as a whole (the phs test checks that).
+        assert.equal(expected()[file].packets, 0, `${file}: ${e}`);
+        return;
+      }
       const out = await tshark([
         "-r",
         corpusPath(file),
@@ -132,6 +145,7 @@ for (const file of CONV_FILES) {
         ["eth", "Ethernet Conversations"],
       ] as const;
       for (const [t, title] of types) {
+        if (except.tables?.includes(t)) continue;
         const theirs = parseConv(out, title);
         const ours = report.conversations[t];
         const norm = (a: string) => a.replace(/^\[(.*)\]:(\d+)$/, "$1:$2");
@@ -150,6 +164,7 @@ for (const file of CONV_FILES) {
           assert.equal(aSame ? o.aToBPackets : o.bToAPackets, c.aToBFrames, `${file} ${t} ${c.a} -> ${c.b}`);
           if (c.bytes !== null) assert.equal(o.bytes, c.bytes, `${file} ${t} ${c.a} <-> ${c.b} bytes`);
           // Times from the capture's first frame, as tshark's Rel Start (9 decimals) and Duration (4).
+          if (except.noRelStart) continue;
           assert.ok(
             Math.abs(o.relStart - c.relStart) < 1e-9,
             `${file} ${t} ${c.a}: start ${o.relStart} vs ${c.relStart}`,
@@ -168,6 +183,7 @@ for (const file of CONV_FILES) {
         ["eth", "Ethernet Endpoints", false],
       ] as const;
       for (const [t, title, withPort] of epTypes) {
+        if (except.tables?.includes(t)) continue;
         const theirs = parseEndpoints(out, title, withPort);
         const ours = new Map(
           report.endpoints[t].map((e) => [e.address.replace(/^\[(.*)\]:(\d+)$/, "$1:$2"), e]),
