@@ -59,6 +59,19 @@ export function corpusTest(name: string, fn: () => void | Promise<void>): void {
   Deno.test({ name: corpusAvailable ? name : `${name} (SKIPPED: ${reason})`, ignore: !corpusAvailable, fn });
 }
 
+/**
+ * Registers one test per corpus file through `register` (which calls corpusTest). Without the
+ * corpus the list is empty, so one test named `what` is registered instead, ignored with the
+ * reason: a per-file suite never disappears without a word.
+ */
+export function eachCorpusFile(what: string, files: string[], register: (file: string) => void): void {
+  if (!corpusAvailable) {
+    corpusTest(`${what} (one test per corpus file)`, () => {});
+    return;
+  }
+  for (const f of files) register(f);
+}
+
 /** The names of all corpus files (pcap and pcapng), sorted. */
 export function corpusFiles(): string[] {
   return Object.keys(expected()).sort();

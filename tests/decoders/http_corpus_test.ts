@@ -10,7 +10,7 @@
  * lie on a stream where mpp counted missed bytes.
  */
 import assert from "node:assert/strict";
-import { corpusFiles, corpusPath, corpusTest, expected, haveTool } from "../_util/corpus.ts";
+import { corpusFiles, corpusPath, corpusTest, eachCorpusFile, expected, haveTool } from "../_util/corpus.ts";
 import { tshark } from "../_util/tshark.ts";
 import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
 import { AnalyzeReport } from "../../lib/flow/report_schema.ts";
@@ -22,7 +22,7 @@ function lines(s: string): string[] {
   return s.split("\n").filter((l) => l.trim() !== "").sort();
 }
 
-for (const file of httpFiles) {
+eachCorpusFile("http transactions equal tshark's", httpFiles, (file) => {
   corpusTest(`http transactions equal tshark's: ${file}`, async () => {
     const path = corpusPath(file);
     const { report } = await analyzeFiles([path], { httpTransactions: true });
@@ -84,4 +84,4 @@ for (const file of httpFiles) {
     );
     assert.equal(typed, frames.length, "one HTTP packet type per message, counted at its last segment");
   });
-}
+});

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { corpusFiles, corpusPath, corpusTest, expected, haveTool, testIf } from "../_util/corpus.ts";
+import {
+  corpusFiles,
+  corpusPath,
+  corpusTest,
+  eachCorpusFile,
+  expected,
+  haveTool,
+  testIf,
+} from "../_util/corpus.ts";
 import { parseConv, parseEndpoints, tshark } from "../_util/tshark.ts";
 import { analyzeFiles } from "../../lib/flow/analyze_files.ts";
 import { AnalyzeReport } from "../../lib/flow/report_schema.ts";
@@ -34,44 +42,48 @@ const PHS_EXCEPTIONS: Record<string, string> = {
   "pcap-le-nsec-tcp-rst-ssh.pcap|eth:ip:tcp:http": "HTTP request sent to port 22, tshark says ssh",
 };
 
-for (const file of corpusFiles()) {
-  const exp = expected()[file];
-  corpusTest(`analyze ${file}: frames, first/last time and protocol hierarchy equal tshark's`, async () => {
-    let report: AnalyzeReport;
-    try {
-      report = (await analyzeFiles([corpusPath(file)], {})).report;
-    } catch (e) {
-      // Only a file with no readable frame may fail as a whole.
-      assert.equal(exp.packets, 0, `${file}: ${e}`);
-      return;
-    }
-    AnalyzeReport.parse(report);
-    assert.equal(report.summary.packets, exp.capinfos_packets ?? exp.packets);
-    if (exp.first_ts) assert.equal(report.summary.first, exp.first_ts);
-    if (exp.last_ts) assert.equal(report.summary.last, exp.last_ts);
-    const ours = new Map(report.phs.map((e) => [e.path, e.packets]));
-    // tshark roots frames that carry a pcapng comment under "pkt_comment"; fold them back.
-    const theirs = new Map<string, number>();
-    for (const [path, n] of Object.entries(exp.phs ?? {})) {
-      const p = path.startsWith("pkt_comment:") ? path.slice("pkt_comment:".length) : path;
-      if (p !== "pkt_comment") theirs.set(p, (theirs.get(p) ?? 0) + n);
-    }
-    const comparable = (path: string) =>
-      path.split(":").every((n) => known.has(n)) && !PHS_EXCEPTIONS[`${file}|${path}`];
-    // tshark counts custom blocks of this file as frames; mpp skips them as the spec says.
-    if (file === "pcapng-multi-section-custom-blocks.pcapng") return;
-    for (const [path, n] of theirs) {
-      if (comparable(path)) {
-        assert.equal(ours.get(path), n, `${file}: phs ${path}: mpp ${ours.get(path)} vs tshark ${n}`);
+eachCorpusFile(
+  "analyze: frames, first/last time and protocol hierarchy equal tshark's",
+  corpusFiles(),
+  (file) => {
+    const exp = expected()[file];
+    corpusTest(`analyze ${file}: frames, first/last time and protocol hierarchy equal tshark's`, async () => {
+      let report: AnalyzeReport;
+      try {
+        report = (await analyzeFiles([corpusPath(file)], {})).report;
+      } catch (e) {
+        // Only a file with no readable frame may fail as a whole.
+        assert.equal(exp.packets, 0, `${file}: ${e}`);
+        return;
       }
-    }
-    for (const [path, n] of ours) {
-      if (comparable(path)) {
-        assert.equal(theirs.get(path), n, `${file}: phs ${path}: mpp ${n} vs tshark ${theirs.get(path)}`);
+      AnalyzeReport.parse(report);
+      assert.equal(report.summary.packets, exp.capinfos_packets ?? exp.packets);
+      if (exp.first_ts) assert.equal(report.summary.first, exp.first_ts);
+      if (exp.last_ts) assert.equal(report.summary.last, exp.last_ts);
+      const ours = new Map(report.phs.map((e) => [e.path, e.packets]));
+      // tshark roots frames that carry a pcapng comment under "pkt_comment"; fold them back.
+      const theirs = new Map<string, number>();
+      for (const [path, n] of Object.entries(exp.phs ?? {})) {
+        const p = path.startsWith("pkt_comment:") ? path.slice("pkt_comment:".length) : path;
+        if (p !== "pkt_comment") theirs.set(p, (theirs.get(p) ?? 0) + n);
       }
-    }
-  });
-}
+      const comparable = (path: string) =>
+        path.split(":").every((n) => known.has(n)) && !PHS_EXCEPTIONS[`${file}|${path}`];
+      // tshark counts custom blocks of this file as frames; mpp skips them as the spec says.
+      if (file === "pcapng-multi-section-custom-blocks.pcapng") return;
+      for (const [path, n] of theirs) {
+        if (comparable(path)) {
+          assert.equal(ours.get(path), n, `${file}: phs ${path}: mpp ${ours.get(path)} vs tshark ${n}`);
+        }
+      }
+      for (const [path, n] of ours) {
+        if (comparable(path)) {
+          assert.equal(theirs.get(path), n, `${file}: phs ${path}: mpp ${n} vs tshark ${theirs.get(path)}`);
+        }
+      }
+    });
+  },
+);
 
 /**
  * Where tshark's conversation tables differ on purpose (docs/conversations.md), by file: the tables
@@ -95,7 +107,7 @@ const CONV_EXCEPTIONS: Record<string, { tables?: string[]; noRelStart?: true; wh
   },
 };
 
-for (const file of corpusFiles()) {
+eachCorpusFile("conversations and endpoints equal tshark -z conv and -z endpoints", corpusFiles(), (file) => {
   const except = CONV_EXCEPTIONS[file] ?? { why: "" };
   testIf(
     haveTool("tshark") && expected()[file] !== undefined,
@@ -205,4 +217,4 @@ for (const file of corpusFiles()) {
       }
     },
   );
-}
+});

@@ -5,7 +5,7 @@ import { shardPlan } from "../../lib/flow/analyze_shards.ts";
 import type { AnalyzeReport } from "../../lib/flow/report_schema.ts";
 import { AnalyzeReport as ReportSchema } from "../../lib/flow/report_schema.ts";
 import { writeGenerated } from "../../bench/gen/write.ts";
-import { corpusFiles, corpusPath, corpusTest } from "../_util/corpus.ts";
+import { corpusFiles, corpusPath, corpusTest, eachCorpusFile } from "../_util/corpus.ts";
 import { MppError } from "../../lib/errors.ts";
 
 /**
@@ -130,7 +130,7 @@ Deno.test("shardPlan: auto splits only large inputs; runs that need one thread s
   }
 });
 
-for (const file of corpusFiles()) {
+eachCorpusFile("sharded analysis equals the one-thread report", corpusFiles(), (file) => {
   corpusTest(`sharded analysis of ${file} equals the one-thread report`, async () => {
     const one = await analyzeFiles([corpusPath(file)], { threads: 1 }).catch((e) => e);
     const many = await analyzeFiles([corpusPath(file)], { threads: 2 }).catch((e) => e);
@@ -142,4 +142,4 @@ for (const file of corpusFiles()) {
     assertSameReport(many.report, one.report);
     assert.deepEqual(many.warnings, one.warnings);
   });
-}
+});

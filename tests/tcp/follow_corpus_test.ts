@@ -4,7 +4,7 @@
  * missed bytes. Legitimate differences are listed in DIFFERENCES with the reason.
  */
 import assert from "node:assert/strict";
-import { corpusFiles, corpusPath, corpusTest, expected, haveTool } from "../_util/corpus.ts";
+import { corpusFiles, corpusPath, corpusTest, eachCorpusFile, expected, haveTool } from "../_util/corpus.ts";
 import { nodeLabel, ourStreams, sha256, tsharkFollow } from "./_follow.ts";
 
 const DIFFERENCES: Record<string, string> = {
@@ -22,7 +22,7 @@ const DIFFERENCES: Record<string, string> = {
 const haveTshark = haveTool("tshark");
 const tcpFiles = corpusFiles().filter((f) => (expected()[f].protocols ?? {}).tcp !== undefined);
 
-for (const file of tcpFiles) {
+eachCorpusFile("follow,tcp,raw equals tshark for every stream", tcpFiles, (file) => {
   corpusTest(`follow,tcp,raw equals tshark for every stream: ${file}`, async () => {
     const path = corpusPath(file);
     const { streams } = await ourStreams(path);
@@ -87,4 +87,4 @@ for (const file of tcpFiles) {
       }
     }
   });
-}
+});
