@@ -4,11 +4,11 @@ import { Packet, TcpFlag } from "../packet/packet.ts";
 import { PacketDecoder } from "../packet/decoder.ts";
 import { type Carrier, type Decoder, NO_PDU } from "../../decoders/decoder.ts";
 import { type DecoderRegistry, defaultRegistry, type FlowClassifier } from "../../decoders/registry.ts";
-import { Flow, TrafficType } from "./flow.ts";
+import { Flow, RoutedFrames, TrafficType } from "./flow.ts";
 import { KeyBuilder } from "./key.ts";
 import { FlowIndex } from "./table.ts";
 import { MAX_HISTORY, TcpConn } from "./tcp_conn.ts";
-import { Clock, T_LAST, timingAdd } from "./timing.ts";
+import { Clock, T_FIRST, T_LAST, timingAdd } from "./timing.ts";
 import {
   D_BYTES,
   D_FIRST_NSEC,
@@ -198,6 +198,8 @@ export class Analyzer {
           this.hookFromOrig = fromOrig;
         }
       }
+      if (p.routed) this.routedFrame(flow, fromA, p, t);
+      else if (flow.routed !== null) flow.routed.plain(fromA, t, this.packets);
       timingAdd(st, base + F_TIMING, t, p.origLen);
     } else {
       if (this.shardIndex !== 0) return;
@@ -261,6 +263,34 @@ export class Analyzer {
         flow.ethBIsPairA = ps.aKey === src;
       }
     }
+  }
+
+  /**
+   * A frame with an IPv6 routing header: its flow is keyed on the final destination, as its
+   * transport conversation is, while its IPv6 conversation is between the header's addresses.
+   */
+  private routedFrame(flow: Flow, fromA: boolean, p: Packet, t: number): void {
+    let r = flow.routed;
+    if (r === null) {
+      r = flow.routed = new RoutedFrames();
+      // Every earlier frame of the flow had no routing header (the timing does not hold this one yet).
+      const st = this.store.st, n = st[flow.base + F_A + D_PACKETS] + st[flow.base + F_B + D_PACKETS] - 1;
+      if (n > 0) {
+        r.plainPackets = n;
+        r.plainFirst = st[flow.base + F_TIMING + T_FIRST];
+        r.plainLast = st[flow.base + F_TIMING + T_LAST];
+        r.plainFirstFromA = flow.firstSrcIsA;
+        r.plainFirstFrame = flow.firstFrame;
+      }
+    }
+    if (fromA) {
+      r.packetsA++;
+      r.bytesA += p.origLen;
+    } else {
+      r.packetsB++;
+      r.bytesB += p.origLen;
+    }
+    this.outerPairs.add(this.internV6(p.src), this.internV6(p.dst), p.origLen, t, this.packets);
   }
 
   /** A later connection on this flow's 4-tuple began with this packet (see Flow.connBreaks). */

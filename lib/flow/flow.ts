@@ -25,6 +25,34 @@ export const TrafficType = { UNICAST: 0, MULTICAST: 1, BROADCAST: 2 } as const;
 /** Numbers per entry of Flow.connBreaks. */
 export const BREAK_WORDS = 7;
 
+/**
+ * An IPv6 flow some of whose frames carry a routing header with segments left: the flow is keyed
+ * on their final destination, but their IPv6 conversation is between the header's addresses
+ * (counted per frame in the analyzer's outer pairs). This keeps what the flow's own IPv6 row must
+ * leave out of them, and the first and last of the other frames. Made at the first such frame.
+ */
+export class RoutedFrames {
+  packetsA = 0;
+  bytesA = 0;
+  packetsB = 0;
+  bytesB = 0;
+  /** The frames without a routing header: how many, their first and last time, who sent the first. */
+  plainPackets = 0;
+  plainFirst = 0;
+  plainLast = 0;
+  plainFirstFromA = true;
+  plainFirstFrame = 0;
+
+  /** One frame of the flow without a routing header. */
+  plain(fromA: boolean, t: number, frame: number): void {
+    if (this.plainPackets++ === 0) {
+      this.plainFirst = this.plainLast = t;
+      this.plainFirstFromA = fromA;
+      this.plainFirstFrame = frame;
+    } else if (t > this.plainLast) this.plainLast = t;
+  }
+}
+
 export class Flow {
   readonly id: number;
   /** Whether endpoint A of the key is the originator (the first sender; SYN wins for TCP). */
@@ -49,6 +77,8 @@ export class Flow {
    * (0 = originator). Null while the flow holds one connection.
    */
   connBreaks: number[] | null = null;
+  /** Null until a frame with an IPv6 routing header (segments left) arrives; see RoutedFrames. */
+  routed: RoutedFrames | null = null;
 
   // --- encoding level ---
   /** The classifier is dropped once settled; unknown after it gives up. */

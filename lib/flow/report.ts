@@ -391,7 +391,31 @@ function flowConversations(
     // tshark taps an IPv6 conversation only for frames that carry or complete a datagram; IPv6
     // fragments that complete nothing are left out (IPv4 fragments are counted).
     const v6 = keyIsIpv6(key[0]);
-    if (!(v6 && proto === 255)) {
+    const r = f.routed;
+    if (r !== null) {
+      // Frames with a routing header are in the IPv6 table by their header's addresses (counted
+      // per frame with the outer pairs); the flow's own row holds the others.
+      if (r.plainPackets > 0) {
+        const x = names.addr(f, false), y = names.addr(f, true);
+        add(
+          byType.ipv6,
+          convPart(
+            x < y ? `${x}|${y}` : `${y}|${x}`,
+            0,
+            x,
+            y,
+            r.plainFirstFromA,
+            fa.packets - r.packetsA,
+            fa.bytes - r.bytesA,
+            fb.packets - r.packetsB,
+            fb.bytes - r.bytesB,
+            r.plainFirst,
+            r.plainLast,
+            r.plainFirstFrame,
+          ),
+        );
+      }
+    } else if (!(v6 && proto === 255)) {
       add(v6 ? byType.ipv6 : byType.ip, flowPart(names.addr(f, false), names.addr(f, true)));
     }
   }

@@ -67,6 +67,7 @@ export abstract class NetworkDecoder {
     p.outerIpVersion = p.ipVersion;
     p.outerSrc.set(p.src);
     p.outerDst.set(p.dst);
+    p.routed = false;
     if (p.ipProto === 17 && p.l4Off >= 0) {
       p.outerSrcPort = p.srcPort;
       p.outerDstPort = p.dstPort;
@@ -205,6 +206,7 @@ export abstract class NetworkDecoder {
       }
       if (i + 2 > capEnd) return this.extCut(off, i, nh, capEnd, wireEnd);
       const len = nh === 51 ? (b[i + 1] + 2) * 4 : (b[i + 1] + 1) * 8;
+      if (nh === 43) this.finalDestination(i, len, capEnd);
       nhOff = i;
       nh = b[i];
       i += len;
@@ -217,6 +219,32 @@ export abstract class NetworkDecoder {
       return;
     }
     this.transport(nh, i, capEnd, wireEnd);
+  }
+
+  /**
+   * A routing header with segments left names the packet's final destination: type 0's last
+   * address, type 2's one address (Mobile IPv6 home address) or type 4's segment list[0] (SRv6,
+   * RFC 8754, whose list is in reverse order). Other types, or an address cut by the snaplen, leave
+   * the header's destination as the transport's.
+   */
+  private finalDestination(i: number, len: number, capEnd: number): void {
+    const p = this.p;
+    const b = p.data;
+    if (i + 4 > capEnd || b[i + 3] === 0) return;
+    const type = b[i + 2];
+    let a: number;
+    if (type === 0) a = i + 8 + 16 * ((b[i + 1] >> 1) - 1);
+    else if (type === 2 || type === 4) a = i + 8;
+    else return;
+    if (a < i + 8 || a + 16 > i + len || a + 16 > capEnd) return;
+    const f = p.finalDst;
+    let same = true;
+    for (let w = 0; w < 4; w++) {
+      const o = a + 4 * w;
+      f[w] = ((b[o] << 24) >>> 0) + (b[o + 1] << 16) + (b[o + 2] << 8) + b[o + 3];
+      if (f[w] !== p.dst[w]) same = false;
+    }
+    p.routed = !same;
   }
 
   private extCut(off: number, i: number, nh: number, capEnd: number, wireEnd: number): void {

@@ -56,6 +56,13 @@ export class Packet {
   ttl = 0;
   readonly src: Uint32Array = new Uint32Array(4);
   readonly dst: Uint32Array = new Uint32Array(4);
+  /**
+   * IPv6 with a routing header that has segments left: the final destination it names (type 0's
+   * last address, type 2's home address, type 4's segment list[0]), which the transport checksum
+   * covers and the transport conversation is between (RFC 8200 8.1). `routed` says it is set.
+   */
+  readonly finalDst: Uint32Array = new Uint32Array(4);
+  routed = false;
   /** This frame is an IP fragment that did not (yet) complete a datagram: no transport layer. */
   isFragment = false;
   /** This frame completed an IP datagram; `data` now holds the reassembled frame. */
@@ -149,6 +156,7 @@ export class Packet {
       d[2] =
       d[3] =
         0;
+    this.routed = false;
     this.isFragment = false;
     this.reassembled = false;
     this.tunnel = 0;

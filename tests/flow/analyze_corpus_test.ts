@@ -96,10 +96,6 @@ const CONV_EXCEPTIONS: Record<string, { tables?: string[]; noRelStart?: true; wh
     tables: ["tcp"],
     why: "tshark's TCP tap skips the SYN cut in its options",
   },
-  "ipv6-routing-header.pcap": {
-    tables: ["udp"],
-    why: "tshark keys UDP on the routing header's final address",
-  },
   "pcapng-spb-nrb-eth-null-le.pcapng": { noRelStart: true, why: "tshark times a Simple Packet Block at 0" },
   "pcapng-multi-section-custom-blocks.pcapng": {
     noRelStart: true,
