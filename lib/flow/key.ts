@@ -6,7 +6,8 @@ import type { Packet } from "../packet/packet.ts";
  *   1..4   endpoint A address (IPv4 in word 1; IPv6 in 1..4; MACs for L2 flows)
  *   5..8   endpoint B address
  *   9      portA << 16 | portB (EtherType in the low half for L2 flows)
- *   10     tunnel id (VNI, GRE key, TEID) so equal inner tuples in different tunnels stay apart
+ *   10     tunnel id (VXLAN VNI, GRE key) so equal inner tuples in different tunnels stay apart; 0
+ *          for GTP-U TEIDs and PPTP call ids, which differ by direction (Packet.tunnelKey)
  * A is the lower (address, port) pair, so both directions of a conversation hash alike; the
  * builder reports whether the packet's source is A.
  */
@@ -49,7 +50,7 @@ export class KeyBuilder {
         w[5] = s[0], w[6] = s[1], w[7] = s[2], w[8] = s[3];
         w[9] = ((dp << 16) | sp) >>> 0;
       }
-      w[10] = p.tunnelId >>> 0;
+      w[10] = p.tunnelKey >>> 0;
     } else {
       // Non-IP frame: key on the MAC pair and the EtherType (ARP, PTP over Ethernet, EtherCAT...).
       const b = p.data;

@@ -45,6 +45,7 @@ export class PacketDecoder extends TunnelDecoder {
     this.untrustedBefore = 0;
     this.tunnelLayer = 0;
     this.tunnelId = 0;
+    this.tunnelBothWays = true;
     this.nest = 0;
     this.ts = rec.tsSec + rec.tsNsec * 1e-9;
     this.pendingFrame = null;
@@ -63,6 +64,7 @@ export class PacketDecoder extends TunnelDecoder {
       this.untrustedBefore = this.pendingL3Off;
       this.tunnelLayer = 0;
       this.tunnelId = 0;
+      this.tunnelBothWays = true;
       this.nest = 0;
       this.link(rec.linkType);
       out.reassembled = true;

@@ -21,6 +21,7 @@ export abstract class NetworkDecoder {
   protected untrustedBefore = 0;
   protected tunnelLayer = 0;
   protected tunnelId = 0;
+  protected tunnelBothWays = true;
   protected nest = 0;
   protected ts = 0;
   /** Set when a fragment completed a datagram: the frame to decode instead, and its IP offset. */
@@ -77,6 +78,7 @@ export abstract class NetworkDecoder {
     }
     p.tunnel = this.tunnelLayer;
     p.tunnelId = this.tunnelId;
+    p.tunnelKey = this.tunnelBothWays ? this.tunnelId : 0;
     p.l4Off = -1;
     p.srcPort = 0;
     p.dstPort = 0;
@@ -338,13 +340,20 @@ export abstract class NetworkDecoder {
   }
 
   /** Narrows the readable bytes to a tunnel's payload; false when nested too deep. */
-  protected enterTunnel(layer: number, id: number, capEnd: number, wireEnd: number): boolean {
+  protected enterTunnel(
+    layer: number,
+    id: number,
+    capEnd: number,
+    wireEnd: number,
+    bothWays = true,
+  ): boolean {
     if (++this.nest > MAX_NEST) {
       this.p.malformed = true;
       return false;
     }
     this.tunnelLayer = layer;
     this.tunnelId = id;
+    this.tunnelBothWays = bothWays;
     this.end = capEnd;
     this.missing = wireEnd - capEnd;
     return true;

@@ -76,6 +76,13 @@ export class Packet {
   readonly outerDst: Uint32Array = new Uint32Array(4);
   /** VXLAN VNI or GRE key, when present. */
   tunnelId = 0;
+  /**
+   * The tunnel id when it names the tunnel both ways (VXLAN VNI, GRE key), else 0: each direction
+   * of a GTP-U bearer has its own TEID and PPTP's GRE carries the peer's call id, so keyed by
+   * them a connection's two directions would be two flows (tshark's tcp.stream and Zeek ignore
+   * the tunnel id altogether).
+   */
+  tunnelKey = 0;
   /** The outer UDP ports of a tunnel carried over UDP (VXLAN, GTP-U); -1 for GRE and IP-in-IP. */
   outerSrcPort = -1;
   outerDstPort = -1;
@@ -162,6 +169,7 @@ export class Packet {
     this.tunnel = 0;
     this.outerIpVersion = 0;
     this.tunnelId = 0;
+    this.tunnelKey = 0;
     this.outerSrcPort = -1;
     this.outerDstPort = -1;
     this.outerSrcMacOff = -1;

@@ -62,7 +62,8 @@ export abstract class TunnelDecoder extends NetworkDecoder {
       if (wireEnd > capEnd) p.truncated = true;
       return;
     }
-    if (!this.enterTunnel(Layer.GRE, key, capEnd, wireEnd)) return;
+    // PPTP's enhanced GRE carries the peer's call id: not the same both ways (see Packet.tunnelKey).
+    if (!this.enterTunnel(Layer.GRE, key, capEnd, wireEnd, (flags & 7) !== 1)) return;
     if (proto === 0x0800) this.ipv4(i);
     else if (proto === 0x86dd) this.ipv6(i);
     else if (proto === 0x6558) this.ethernet(i);
@@ -146,7 +147,8 @@ export abstract class TunnelDecoder extends NetworkDecoder {
     }
     const v = b[i] >> 4;
     if (v !== 4 && v !== 6) return;
-    if (!this.enterTunnel(Layer.GTP, teid, capEnd, wireEnd)) return;
+    // Each direction of a bearer has its own TEID (see Packet.tunnelKey).
+    if (!this.enterTunnel(Layer.GTP, teid, capEnd, wireEnd, false)) return;
     if (v === 4) this.ipv4(i);
     else this.ipv6(i);
   }

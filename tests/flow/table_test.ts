@@ -44,7 +44,7 @@ Deno.test("ports, protocol, VLAN and tunnel id all separate flows", () => {
   kb.build(v);
   assert.equal(keyVlan(kb.words[0]), 100);
   const t = ipPacket(1, 2, 10, 20);
-  t.tunnelId = 42;
+  t.tunnelKey = 42;
   add(t);
   assert.equal(keys.size, 5);
 });

@@ -210,3 +210,53 @@ testIf(
     }
   },
 );
+
+Deno.test("a GTP-U bearer's uplink and downlink (two TEIDs) are one flow; VXLAN VNIs and GRE keys keep flows apart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mpp-tunnel-" });
+  try {
+    const [ue, srv] = [v4(20), v4(21)];
+    const gtpWith = (teid: number, up: boolean) => {
+      const [s, d] = up ? [v4(3), v4(4)] : [v4(4), v4(3)];
+      const inner = up ? transport(ue, srv, true, 1001, 80, 5) : transport(srv, ue, true, 80, 1001, 5);
+      const udp = B.udp({
+        sport: 2152,
+        dport: 2152,
+        payload: B.gtpu({ teid, payload: inner }),
+        src: s,
+        dst: d,
+      });
+      return eth(up ? 3 : 4, up ? 4 : 3, 0x0800, B.ipv4({ src: s, dst: d, proto: 17, payload: udp }));
+    };
+    const gre = (key: number) =>
+      eth(
+        5,
+        6,
+        0x0800,
+        B.ipv4({
+          src: v4(5),
+          dst: v4(6),
+          proto: 47,
+          payload: B.gre({ protocol: 0x0800, key, payload: transport(ue, srv, false, 7, 8, 1) }),
+        }),
+      );
+    const file = await write(dir, [
+      gtpWith(0x1111, true),
+      gtpWith(0x2222, false),
+      gtpWith(0x1111, true),
+      vxlan(1, 2, transport(ue, srv, false, 9, 9, 1), 0x0800),
+      vxlan(2, 1, transport(ue, srv, false, 9, 9, 1), 0x0800), // another VNI (2 % 3): another flow
+      gre(7),
+      gre(8),
+    ]);
+    const { report } = await analyzeFiles([file], { threads: 1 });
+    const tcp = report.flows.filter((f) => f.transport.name === "TCP");
+    assert.equal(tcp.length, 1, "uplink and downlink meet");
+    assert.deepEqual([tcp[0].orig.packets, tcp[0].resp.packets, tcp[0].tunnelId], [2, 1, null]);
+    const vx = report.flows.filter((f) => f.label.endsWith(":9"));
+    assert.deepEqual(vx.map((f) => f.tunnelId).sort(), [1, 2]);
+    const keyed = report.flows.filter((f) => f.label.endsWith(":8"));
+    assert.deepEqual(keyed.map((f) => f.tunnelId).sort(), [7, 8]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -13,10 +13,6 @@ const DIFFERENCES: Record<string, string> = {
     "segmentations of the upload). mpp keeps the first copy received (documented first-data-wins " +
     "policy), tshark's follow lets the in-order segment that fills a hole overwrite data it " +
     "buffered out of order. Lengths and missed bytes agree; exactly 52 bytes differ.",
-  "gtp-u-http-ipv4-frag.pcap":
-    "mpp keys GTP-U tunnelled flows by tunnel id, and each direction has its own TEID, so the " +
-    "connection's two directions are two flows (two streams); tshark's tcp.stream ignores the " +
-    "tunnel. Bytes are compared per direction by endpoints instead of by stream index.",
 };
 
 const haveTshark = haveTool("tshark");
