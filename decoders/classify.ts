@@ -44,6 +44,9 @@ interface KeptPacket {
   wireLen: number;
   srcPort: number;
   dstPort: number;
+  /** The addresses (a routed packet's final destination): a decoder may name a stream's direction. */
+  src: Uint32Array;
+  dst: Uint32Array;
   ipProto: number;
   ipVersion: number;
   etherType: number;
@@ -208,6 +211,8 @@ export class FlowClassifier {
       wireLen: Math.max(p.payloadWireLen, p.payloadLen),
       srcPort: p.srcPort,
       dstPort: p.dstPort,
+      src: p.src.slice(),
+      dst: (p.routed ? p.finalDst : p.dst).slice(),
       ipProto: p.ipProto,
       ipVersion: p.ipVersion,
       etherType: p.etherType,
@@ -232,6 +237,9 @@ export class FlowClassifier {
       q.origLen = k.origLen;
       q.srcPort = k.srcPort;
       q.dstPort = k.dstPort;
+      q.src.set(k.src);
+      q.dst.set(k.dst);
+      q.routed = false;
       q.ipProto = k.ipProto;
       q.ipVersion = k.ipVersion;
       q.etherType = k.etherType;

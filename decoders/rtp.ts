@@ -2,6 +2,7 @@ import type { Packet } from "../lib/packet/packet.ts";
 import type { Carrier, Decoder, Probe } from "./decoder.ts";
 import { COMMON_RATES, PT_CLOCK_RATE, PT_NAMES } from "./rtp_payload_types.ts";
 import { RtpStream } from "./rtp_stream.ts";
+import { formatAddr, formatIpv6 } from "../lib/packet/format.ts";
 
 /**
  * RTP version 2 (RFC 3550) found heuristically on any UDP port. One packet can only look like RTP
@@ -163,7 +164,14 @@ export class RtpDecoder implements Decoder<RtpState> {
           s.droppedStreams++;
           return b[o + 1] & 0x7f;
         }
-        st = new RtpStream(ssrc, p.srcPort, p.dstPort);
+        // The stream's own direction, once per stream: a flow's two streams run opposite ways.
+        st = new RtpStream(
+          ssrc,
+          p.srcPort,
+          p.dstPort,
+          endpoint(p, "src", p.srcPort),
+          endpoint(p, "dst", p.dstPort),
+        );
         s.streams.push(st);
       }
       s.last = st;
@@ -193,4 +201,10 @@ export { COMMON_RATES, PT_CLOCK_RATE, PT_NAMES };
 
 export function rtpDecoder(): RtpDecoder {
   return new RtpDecoder();
+}
+
+/** `addr:port`, IPv6 in brackets, as the report labels endpoints (a routed packet's final destination). */
+function endpoint(p: Packet, which: "src" | "dst", port: number): string {
+  const a = which === "dst" && p.routed ? formatIpv6(p.finalDst) : formatAddr(p, which);
+  return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
 }

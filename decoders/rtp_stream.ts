@@ -39,10 +39,16 @@ export class RtpStream {
   private firstArrival = 0;
   maxDeltaS = 0;
 
-  constructor(ssrc: number, srcPort: number, dstPort: number) {
+  /** `addr:port` of the stream's sender and receiver. */
+  readonly src: string;
+  readonly dst: string;
+
+  constructor(ssrc: number, srcPort: number, dstPort: number, src = "", dst = "") {
     this.ssrc = ssrc;
     this.srcPort = srcPort;
     this.dstPort = dstPort;
+    this.src = src;
+    this.dst = dst;
   }
 
   /** RFC 3550 A.3: extended max − base + 1. */
@@ -141,6 +147,8 @@ export class RtpStream {
     return {
       ssrc: this.ssrc,
       ssrcHex: "0x" + this.ssrc.toString(16).toUpperCase().padStart(8, "0"),
+      src: this.src,
+      dst: this.dst,
       srcPort: this.srcPort,
       dstPort: this.dstPort,
       payloadType: this.payloadType,

@@ -91,15 +91,17 @@ export function partialReport(
     if (f.decoder === null || f.decoder.phsName !== "rtp" || !f.decoder.summarize) continue;
     const s = f.decoder.summarize(f.decoderState);
     const streams = Array.isArray(s?.streams) ? s.streams as Record<string, unknown>[] : [];
-    const [src, dst] = names.endpoints(f);
+    const [la, lb] = names.endpoints(f);
     for (const st of streams) {
+      // Each stream runs its own way (a call's two directions share one flow).
+      const fromB = st.src === lb && st.dst === la;
       rtp.push({
         firstFrame: f.firstFrame,
         stream: {
           ...st,
           flow: f.id,
-          src,
-          dst,
+          src: fromB ? lb : la,
+          dst: fromB ? la : lb,
           ssrc: Number(st.ssrc),
           packets: Number(st.packets),
           lost: Number(st.lost),
