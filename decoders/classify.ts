@@ -212,7 +212,7 @@ export class FlowClassifier {
       srcPort: p.srcPort,
       dstPort: p.dstPort,
       src: p.src.slice(),
-      dst: (p.routed ? p.finalDst : p.dst).slice(),
+      dst: p.transportDst.slice(),
       ipProto: p.ipProto,
       ipVersion: p.ipVersion,
       etherType: p.etherType,

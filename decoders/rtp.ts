@@ -2,7 +2,7 @@ import type { Packet } from "../lib/packet/packet.ts";
 import type { Carrier, Decoder, Probe } from "./decoder.ts";
 import { COMMON_RATES, PT_CLOCK_RATE, PT_NAMES } from "./rtp_payload_types.ts";
 import { RtpStream } from "./rtp_stream.ts";
-import { formatAddr, formatIpv6 } from "../lib/packet/format.ts";
+import { formatIpv4, formatIpv6 } from "../lib/packet/format.ts";
 
 /**
  * RTP version 2 (RFC 3550) found heuristically on any UDP port. One packet can only look like RTP
@@ -169,8 +169,8 @@ export class RtpDecoder implements Decoder<RtpState> {
           ssrc,
           p.srcPort,
           p.dstPort,
-          endpoint(p, "src", p.srcPort),
-          endpoint(p, "dst", p.dstPort),
+          endpoint(p, p.src, p.srcPort),
+          endpoint(p, p.transportDst, p.dstPort),
         );
         s.streams.push(st);
       }
@@ -203,8 +203,7 @@ export function rtpDecoder(): RtpDecoder {
   return new RtpDecoder();
 }
 
-/** `addr:port`, IPv6 in brackets, as the report labels endpoints (a routed packet's final destination). */
-function endpoint(p: Packet, which: "src" | "dst", port: number): string {
-  const a = which === "dst" && p.routed ? formatIpv6(p.finalDst) : formatAddr(p, which);
-  return a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
+/** `addr:port`, IPv6 in brackets, as the report labels endpoints. */
+function endpoint(p: Packet, addr: Uint32Array, port: number): string {
+  return p.ipVersion === 6 ? `[${formatIpv6(addr)}]:${port}` : `${formatIpv4(addr[0])}:${port}`;
 }

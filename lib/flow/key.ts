@@ -33,7 +33,7 @@ export class KeyBuilder {
       w[0] = (FlowKind.IP << 30) | ((p.ipVersion === 6 ? 1 : 0) << 29) | (proto << 12) | vlan;
       // An IPv6 routing header's final destination is the transport's peer (what tshark's TCP and
       // UDP conversations and Zeek's connections use): both directions of an SRv6 path meet.
-      const s = p.src, d = p.routed ? p.finalDst : p.dst;
+      const s = p.src, d = p.transportDst;
       const sp = p.srcPort, dp = p.dstPort;
       // Order endpoints: compare addresses word by word, then ports.
       let cmp = 0;

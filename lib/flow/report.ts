@@ -1,6 +1,6 @@
 import { formatIpv4, formatIpv6 } from "../packet/format.ts";
 import type { Analyzer } from "./analyzer.ts";
-import { BREAK_WORDS, type Flow, TrafficType } from "./flow.ts";
+import { BREAK_WORDS, type Flow, type RoutedFrames, TrafficType } from "./flow.ts";
 import { FlowKind, keyIsIpv6, keyKind, keyProto, keyVlan } from "./key.ts";
 import type { PairStats } from "./pair_table.ts";
 import { addConv, type ConvPart, mergeReports, type PartialReport, smi } from "./report_merge.ts";
@@ -369,20 +369,21 @@ function flowConversations(
     if (keyKind(key[0]) !== FlowKind.IP) continue;
     const [la, lb] = names.endpoints(f);
     const fa = f.a, fb = f.b, ft = f.timing;
-    const flowPart = (x: string, y: string) =>
+    // `r`: leave out the frames with an IPv6 routing header (see RoutedFrames).
+    const flowPart = (x: string, y: string, r: RoutedFrames | null = null) =>
       convPart(
         x < y ? `${x}|${y}` : `${y}|${x}`,
         0,
         x,
         y,
-        f.firstSrcIsA,
-        fa.packets,
-        fa.bytes,
-        fb.packets,
-        fb.bytes,
-        ft.first,
-        ft.last,
-        f.firstFrame,
+        r === null ? f.firstSrcIsA : r.plainFirstFromA,
+        fa.packets - (r?.packetsA ?? 0),
+        fa.bytes - (r?.bytesA ?? 0),
+        fb.packets - (r?.packetsB ?? 0),
+        fb.bytes - (r?.bytesB ?? 0),
+        r === null ? ft.first : r.plainFirst,
+        r === null ? ft.last : r.plainLast,
+        r === null ? f.firstFrame : r.plainFirstFrame,
       );
     const proto = keyProto(key[0]);
     if (proto === 6) {
@@ -393,32 +394,11 @@ function flowConversations(
     // tshark taps an IPv6 conversation only for frames that carry or complete a datagram; IPv6
     // fragments that complete nothing are left out (IPv4 fragments are counted).
     const v6 = keyIsIpv6(key[0]);
+    // Frames with a routing header are in the IPv6 table by their header's addresses (counted per
+    // frame with the outer pairs); the flow's own row holds the others.
     const r = f.routed;
-    if (r !== null) {
-      // Frames with a routing header are in the IPv6 table by their header's addresses (counted
-      // per frame with the outer pairs); the flow's own row holds the others.
-      if (r.plainPackets > 0) {
-        const x = names.addr(f, false), y = names.addr(f, true);
-        add(
-          byType.ipv6,
-          convPart(
-            x < y ? `${x}|${y}` : `${y}|${x}`,
-            0,
-            x,
-            y,
-            r.plainFirstFromA,
-            fa.packets - r.packetsA,
-            fa.bytes - r.bytesA,
-            fb.packets - r.packetsB,
-            fb.bytes - r.bytesB,
-            r.plainFirst,
-            r.plainLast,
-            r.plainFirstFrame,
-          ),
-        );
-      }
-    } else if (!(v6 && proto === 255)) {
-      add(v6 ? byType.ipv6 : byType.ip, flowPart(names.addr(f, false), names.addr(f, true)));
+    if (r === null ? !(v6 && proto === 255) : r.plainPackets > 0) {
+      add(v6 ? byType.ipv6 : byType.ip, flowPart(names.addr(f, false), names.addr(f, true), r));
     }
   }
   const tcpParts: ConvPart[] = [];

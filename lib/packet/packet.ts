@@ -63,6 +63,11 @@ export class Packet {
    */
   readonly finalDst: Uint32Array = new Uint32Array(4);
   routed = false;
+
+  /** The transport's peer: the final destination behind a routing header, else the destination. */
+  get transportDst(): Uint32Array {
+    return this.routed ? this.finalDst : this.dst;
+  }
   /** This frame is an IP fragment that did not (yet) complete a datagram: no transport layer. */
   isFragment = false;
   /** This frame completed an IP datagram; `data` now holds the reassembled frame. */
